@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -138,11 +138,9 @@ def normalize_hostname(value: str) -> str:
         raise ValueError("Enter a hostname.")
     if _is_ip_literal(text):
         raise ValueError(
-            f"{text!r} is an IP address; an IMAP server must be given by its "
-            "hostname."
+            f"{text!r} is an IP address; an IMAP server must be given by its hostname."
         )
-    if text.endswith("."):
-        text = text[:-1]
+    text = text.removesuffix(".")
     if has_control_chars(text) or any(ch.isspace() for ch in text):
         raise ValueError("A hostname cannot hold spaces or control characters.")
     try:
@@ -306,9 +304,7 @@ def _build(data: dict[str, Any]) -> Policy:
         and "servers" not in errors
         and not values["servers"]
     ):
-        errors["servers"] = (
-            "Add at least one IMAP server, or choose all IMAP servers."
-        )
+        errors["servers"] = "Add at least one IMAP server, or choose all IMAP servers."
     if errors:
         raise ValidationError(errors)
     return Policy(**values)
@@ -362,7 +358,9 @@ def _build_admins(raw: Any, errors: dict[str, str]) -> tuple[Administrator, ...]
             continue
         extra = sorted(set(item) - {"email", "block", "unblock"})
         if extra:
-            errors[f"{where}.{extra[0]}"] = "This field is not part of an administrator."
+            errors[f"{where}.{extra[0]}"] = (
+                "This field is not part of an administrator."
+            )
             continue
         try:
             email = check_email(_string(item.get("email", "")))
@@ -383,3 +381,42 @@ def _build_admins(raw: Any, errors: dict[str, str]) -> tuple[Administrator, ...]
         seen.add(email.lower())
         result.append(Administrator(email=email, **flags))
     return tuple(result)
+
+
+# the labels of the modelled page, used wherever a field is named to a user
+LABELS = {
+    "name": "Policy name",
+    "action": "Action to take",
+    "server_scope": "IMAP Server",
+    "servers": "IMAP Servers",
+    "learn_more_url": "Learn More Link URL",
+    "subject": "Subject",
+    "custom_message": "Custom Message",
+    "custom_link_text": "Custom Link Text",
+    "administrators": "Administrators",
+    "inspection_profile": "Inspection profile",
+    "verdict_threshold": "Verdict threshold",
+    "log_notifications": "Log IMAP notifications",
+    "fallback_action": "Fallback action",
+    "fallback_log": "Log fallback actions",
+}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs between two policies."""
+
+    field: str
+    label: str
+    old: Any
+    new: Any
+
+
+def diff_policies(old: Policy, new: Policy) -> list[FieldChange]:
+    """The fields that differ between two policies, in form order."""
+    a, b = old.to_dict(), new.to_dict()
+    return [
+        FieldChange(key, LABELS[key], a[key], b[key])
+        for key in FIELD_NAMES
+        if a[key] != b[key]
+    ]

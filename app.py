@@ -1,0 +1,220 @@
+"""IMAP Desk: stage Juniper ATP Cloud IMAP policies offline, sync to SRX.
+
+``python app.py`` opens the desktop window; ``python app.py --help`` lists
+the other commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+APP_NAME = "IMAP Desk"
+APP_SLUG = "imapdesk"
+__version__ = "0.1.0"
+
+log = logging.getLogger("imapdesk")
+
+
+class CommandError(Exception):
+    """A problem to report in one sentence, with exit status 2."""
+
+
+def program_dir() -> Path:
+    """The folder the program runs from (the bundle's folder when frozen)."""
+    if getattr(sys, "frozen", False):
+        return Path(sys.executable).resolve().parent
+    return Path(__file__).resolve().parent
+
+
+def resolve_data_dir(option: str | None) -> Path:
+    """The data folder: --data-dir, then IMAPDESK_DATA_DIR, then the user's."""
+    if option:
+        path = Path(option)
+    elif os.environ.get("IMAPDESK_DATA_DIR"):
+        path = Path(os.environ["IMAPDESK_DATA_DIR"])
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_data_dir(APP_SLUG, appauthor=False))
+    path = path.expanduser().resolve()
+    if path == program_dir() or program_dir() in path.parents:
+        raise CommandError(
+            f"The data folder {path} is inside the program's own folder; "
+            "choose a folder of your own with --data-dir."
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """Send log records to standard error."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the interface to a browser and print the URL to open."""
+    from webui import create_app
+    from webui.server import LocalServer
+
+    app = create_app(resolve_data_dir(args.data_dir))
+    try:
+        server = LocalServer(app, port=args.port)
+    except OSError as exc:
+        raise CommandError(
+            f"Cannot listen on port {args.port}: {exc.strerror}."
+        ) from None
+    print(f"IMAP Desk is running. Open {server.launch_url}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+def cmd_window(args: argparse.Namespace) -> int:
+    """Open the desktop window over the interface."""
+    import webbrowser
+
+    from webui import create_app
+    from webui.server import LocalServer
+
+    app = create_app(resolve_data_dir(args.data_dir))
+    server = LocalServer(app, port=args.port)
+    webbrowser.open(server.launch_url)
+    print(f"IMAP Desk is running. Open {server.launch_url}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+def _open_store(args: argparse.Namespace):
+    import store
+
+    path = resolve_data_dir(args.data_dir) / store.DB_FILENAME
+    store.init_db(path)
+    db = store.connect(path)
+    store.ensure_default_policy(db)
+    return db
+
+
+def cmd_policies(args: argparse.Namespace) -> int:
+    """List the policy names, one a line."""
+    import store
+
+    db = _open_store(args)
+    for stored in store.list_policies(db):
+        print(stored.policy.name)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write one policy in the chosen format."""
+    import store
+
+    db = _open_store(args)
+    try:
+        stored = store.get_policy_by_name(db, args.policy)
+    except store.NotFound as exc:
+        raise CommandError(str(exc)) from None
+    text = store.dumps_policy(stored.policy)
+    _write_output(text, args.out)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a policy file as a new policy."""
+    import store
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
+    db = _open_store(args)
+    try:
+        stored = store.import_policy(db, data, name=args.name)
+    except store.InvalidImport as exc:
+        raise CommandError(str(exc)) from None
+    print(f"Imported policy {stored.policy.name}.")
+    return 0
+
+
+def _write_output(text: str, out: str | None) -> None:
+    if out is None or out == "-":
+        sys.stdout.write(text)
+        return
+    target = Path(out)
+    try:
+        tmp = target.with_name(target.name + ".part")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        raise CommandError(f"Cannot write {target}: {exc.strerror}.") from None
+    print(f"Wrote {target}.", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder for the database (default: your user data folder, or "
+        "IMAPDESK_DATA_DIR)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="app.py", description=__doc__.splitlines()[0], parents=[common]
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument(
+        "--no-window",
+        action="store_true",
+        help="serve the interface for a browser and print the URL to open",
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="port (default: a free one)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("policies", parents=[common], help="list the policy names")
+    p.set_defaults(func=cmd_policies)
+
+    p = sub.add_parser("export", parents=[common], help="write one policy to a file")
+    p.add_argument("--policy", required=True, metavar="NAME")
+    p.add_argument("--format", default="json", choices=["json"])
+    p.add_argument(
+        "--out", metavar="FILE", help="file to write (default: standard output)"
+    )
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", parents=[common], help="import a policy file")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--name", help="store it under this name instead")
+    p.set_defaults(func=cmd_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    if args.command is None:
+        args.func = cmd_serve if args.no_window else cmd_window
+    try:
+        return args.func(args)
+    except CommandError as exc:
+        print(f"imapdesk: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
