@@ -140,8 +140,7 @@ def check_references(configuration: etree._Element) -> list[YangError]:
                 YangError(
                     "error",
                     path,
-                    f"Referenced advanced-anti-malware policy {name!r} "
-                    "is not defined",
+                    f"Referenced advanced-anti-malware policy {name!r} is not defined",
                 )
             )
     return errors
@@ -155,8 +154,7 @@ def _command(release: str) -> list[str]:
     yanglint = shutil.which("yanglint")
     if yanglint is None:
         raise YangUnavailable(
-            "yanglint is not installed; install libyang2-tools to check "
-            "configurations."
+            "yanglint is not installed; install libyang2-tools to check configurations."
         )
     folder = find_models(release)
     if folder is None:
@@ -184,10 +182,9 @@ def _configuration(config: etree._Element | bytes) -> etree._Element:
         config = etree.fromstring(bytes(config), parser)
     if etree.QName(config).localname == "configuration":
         return config
-    for element in config.iter():
-        if isinstance(element.tag, str):
-            if etree.QName(element).localname == "configuration":
-                return element
+    for element in config.iter(etree.Element):
+        if etree.QName(element).localname == "configuration":
+            return element
     raise ValueError("The XML holds no <configuration> element.")
 
 
@@ -207,9 +204,7 @@ def _copy_into(element: etree._Element, namespace: str) -> etree._Element:
 
 
 def _fill(target: etree._Element, source: etree._Element, namespace: str) -> None:
-    children = [
-        c for c in source if isinstance(c.tag, str) and not _marked_deleted(c)
-    ]
+    children = [c for c in source if isinstance(c.tag, str) and not _marked_deleted(c)]
     if not children:
         target.text = source.text
         return
