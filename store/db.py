@@ -59,6 +59,112 @@ def m001_policies_and_revisions(db: Database) -> None:
     db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+@migrations()
+def m002_devices(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE devices (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            host TEXT NOT NULL,
+            port INTEGER NOT NULL DEFAULT 830,
+            user TEXT NOT NULL,
+            auth TEXT NOT NULL CHECK (auth IN ('password', 'key_file', 'agent')),
+            key_file TEXT NOT NULL DEFAULT '',
+            policy_id INTEGER REFERENCES policies(id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE device_bindings (
+            device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            from_zone TEXT NOT NULL,
+            to_zone TEXT NOT NULL,
+            security_policy TEXT NOT NULL,
+            ssl_proxy TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (device_id, position)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE host_keys (
+            device_id INTEGER PRIMARY KEY
+                REFERENCES devices(id) ON DELETE CASCADE,
+            key_line TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            trusted_at TEXT NOT NULL
+        )
+        """
+    )
+    # what the last successful sync left on the device, to tell drift from it
+    db.execute(
+        """
+        CREATE TABLE sync_states (
+            device_id INTEGER PRIMARY KEY
+                REFERENCES devices(id) ON DELETE CASCADE,
+            policy_name TEXT NOT NULL,
+            revision_id INTEGER REFERENCES revisions(id) ON DELETE SET NULL,
+            revision_label TEXT NOT NULL,
+            bindings TEXT NOT NULL,
+            managed_config TEXT NOT NULL,
+            synced_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+@migrations()
+def m003_audit_log(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            job_id TEXT NOT NULL DEFAULT '',
+            action TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            device_id INTEGER,
+            device_name TEXT NOT NULL,
+            host TEXT NOT NULL DEFAULT '',
+            policy_name TEXT NOT NULL DEFAULT '',
+            revision_label TEXT NOT NULL DEFAULT '',
+            outcome TEXT NOT NULL,
+            diff TEXT NOT NULL DEFAULT '',
+            comment TEXT NOT NULL DEFAULT '',
+            steps TEXT NOT NULL DEFAULT '[]',
+            error TEXT NOT NULL DEFAULT '',
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX audit_log_started ON audit_log (started_at)")
+    db.execute("CREATE INDEX audit_log_device ON audit_log (device_name)")
+    # the audit log is a record of what happened: it is only ever added to
+    db.execute(
+        """
+        CREATE TRIGGER audit_log_is_append_only
+        BEFORE UPDATE ON audit_log
+        BEGIN
+            SELECT RAISE(ABORT, 'audit entries cannot be changed');
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER audit_log_is_kept
+        BEFORE DELETE ON audit_log
+        BEGIN
+            SELECT RAISE(ABORT, 'audit entries cannot be deleted');
+        END
+        """
+    )
+
+
 def connect(path: Path | str) -> Database:
     """Open the database file with the connection settings every user needs.
 

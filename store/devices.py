@@ -1,0 +1,637 @@
+"""The device inventory: SRX firewalls, their bindings, host keys and sync state.
+
+A device names where to reach an SRX over NETCONF, how to log in (never the
+password itself: that lives in the keyring, see :mod:`store.credentials`),
+the IMAP policy it should carry, and the security policies that apply it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+
+from sqlite_utils import Database
+
+from .db import write_transaction
+from .errors import DuplicateName, NotFound
+from .model import ValidationError, has_control_chars, normalize_hostname
+from .policies import now
+
+log = logging.getLogger(__name__)
+
+AUTH_METHODS = ("password", "key_file", "agent")
+AUTH_LABELS = {
+    "password": "Password",
+    "key_file": "SSH key file",
+    "agent": "SSH agent",
+}
+DEFAULT_PORT = 830
+MAX_BINDINGS = 100
+MAX_KEY_PATH = 1024
+
+DEVICE_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,62}")
+# zone, security policy and SSL proxy profile names as Junos accepts them
+JUNOS_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
+USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+
+FIELD_LABELS = {
+    "name": "Name",
+    "host": "Host",
+    "port": "NETCONF port",
+    "user": "User",
+    "auth": "Authentication",
+    "key_file": "SSH key file",
+    "policy_id": "Policy",
+    "bindings": "Security policy bindings",
+}
+
+
+@dataclass(frozen=True)
+class SecurityBinding:
+    """A security policy that applies the IMAP policy to a zone pair."""
+
+    from_zone: str
+    to_zone: str
+    security_policy: str
+    ssl_proxy: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.from_zone, self.to_zone, self.security_policy)
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "from_zone": self.from_zone,
+            "to_zone": self.to_zone,
+            "security_policy": self.security_policy,
+            "ssl_proxy": self.ssl_proxy,
+        }
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device's settings, validated; no id and nothing learnt from it."""
+
+    name: str
+    host: str
+    user: str
+    port: int = DEFAULT_PORT
+    auth: str = "password"
+    key_file: str = ""
+    policy_id: int | None = None
+    bindings: tuple[SecurityBinding, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Device:
+        """Validate and normalise plain data (a form, a CSV row) into a device.
+
+        :raises ValidationError: naming every field that is wrong.
+        """
+        return _build(data)
+
+
+@dataclass(frozen=True)
+class HostKey:
+    """The SSH host key the administrator trusted for a device."""
+
+    key_line: str
+    fingerprint: str
+    trusted_at: str
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What the last successful sync left on a device."""
+
+    policy_name: str
+    revision_id: int | None
+    revision_label: str
+    bindings: tuple[SecurityBinding, ...]
+    managed_config: str
+    synced_at: str
+
+
+@dataclass(frozen=True)
+class StoredDevice:
+    """A device as saved, with what the application learnt about it."""
+
+    id: int
+    device: Device
+    policy_name: str | None
+    created_at: str
+    updated_at: str
+    host_key: HostKey | None = None
+    sync_state: SyncState | None = None
+
+    @property
+    def name(self) -> str:
+        return self.device.name
+
+
+# -- validation ---------------------------------------------------------------
+
+
+def check_device_name(value: str) -> str:
+    """Return the device name, or raise ValueError with a message."""
+    if not value:
+        raise ValueError("Enter a name for the device.")
+    if len(value) > 63:
+        raise ValueError("A device name is at most 63 characters long.")
+    if not DEVICE_NAME_RE.fullmatch(value):
+        raise ValueError(
+            "A device name must start with a letter and hold only letters, "
+            "digits, dots, hyphens and underscores."
+        )
+    return value
+
+
+def check_host(value: str) -> str:
+    """Return the host as a normalised hostname or IP address literal."""
+    text = value.strip()
+    if not text:
+        raise ValueError("Enter the device's hostname or IP address.")
+    literal = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        return str(ipaddress.ip_address(literal))
+    except ValueError:
+        pass
+    if ":" in text:
+        raise ValueError(f"{text!r} is not a valid IP address.")
+    try:
+        return normalize_hostname(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is neither an IP address nor a valid hostname."
+        ) from None
+
+
+def check_port(value: Any) -> int:
+    """Return the NETCONF port as an int from 1 to 65535."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_PORT
+    if isinstance(value, bool):
+        raise ValueError("The port must be a number from 1 to 65535.")
+    try:
+        port = int(str(value).strip())
+    except ValueError:
+        raise ValueError("The port must be a number from 1 to 65535.") from None
+    if not 1 <= port <= 65535:
+        raise ValueError("The port must be a number from 1 to 65535.")
+    return port
+
+
+def check_user(value: str) -> str:
+    """Return the login name, or raise ValueError with a message."""
+    text = value.strip()
+    if not text:
+        raise ValueError("Enter the user name IMAP Desk logs in as.")
+    if not USER_RE.fullmatch(text):
+        raise ValueError(
+            "A Junos user name is 1 to 64 letters, digits, dots, hyphens and "
+            "underscores, not starting with a dot or hyphen."
+        )
+    return text
+
+
+def check_junos_name(value: str, what: str) -> str:
+    """Return a zone, security policy or profile name, or raise ValueError."""
+    text = value.strip()
+    if not text:
+        raise ValueError(f"Enter the {what}.")
+    if len(text) > 63:
+        raise ValueError(f"The {what} is longer than 63 characters.")
+    if not JUNOS_NAME_RE.fullmatch(text):
+        raise ValueError(
+            f"The {what} {text!r} may hold only letters, digits, dots, hyphens "
+            "and underscores, and cannot start with a dot or hyphen."
+        )
+    return text
+
+
+def check_key_file(value: str) -> str:
+    """Return an absolute path to a private key file, or raise ValueError."""
+    text = value.strip()
+    if not text:
+        raise ValueError("Enter the path of the SSH private key file.")
+    if len(text) > MAX_KEY_PATH or has_control_chars(text):
+        raise ValueError("The key file path is too long or holds control characters.")
+    if not (
+        text.startswith("~")
+        or PurePosixPath(text).is_absolute()
+        or PureWindowsPath(text).is_absolute()
+    ):
+        raise ValueError(
+            "Give the key file as an absolute path (or one starting with ~), "
+            "so it does not depend on the folder IMAP Desk was started from."
+        )
+    return text
+
+
+def _build(data: dict[str, Any]) -> Device:
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+
+    def take(key: str, check, default: Any = "") -> None:
+        raw = data.get(key, default)
+        try:
+            values[key] = check(raw)
+        except ValueError as exc:
+            errors[key] = str(exc)
+
+    take("name", lambda v: check_device_name(_text(v).strip()))
+    take("host", lambda v: check_host(_text(v)))
+    take("port", check_port, DEFAULT_PORT)
+    take("user", lambda v: check_user(_text(v)))
+    take("auth", _check_auth, "password")
+    if values.get("auth") == "key_file":
+        take("key_file", lambda v: check_key_file(_text(v)))
+    else:
+        values["key_file"] = ""
+    take("policy_id", _check_policy_id, None)
+    values["bindings"] = _build_bindings(data.get("bindings", ()), errors)
+    if errors:
+        raise ValidationError(errors)
+    return Device(**values)
+
+
+def _check_auth(value: Any) -> str:
+    text = _text(value).strip() or "password"
+    if text not in AUTH_METHODS:
+        raise ValueError(
+            "Authentication must be one of: " + ", ".join(AUTH_METHODS) + "."
+        )
+    return text
+
+
+def _check_policy_id(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError("Choose one of the policies.") from None
+
+
+def _build_bindings(raw: Any, errors: dict[str, str]) -> tuple[SecurityBinding, ...]:
+    if not isinstance(raw, (list, tuple)):
+        errors["bindings"] = "Bindings must be a list."
+        return ()
+    if len(raw) > MAX_BINDINGS:
+        errors["bindings"] = f"A device can have at most {MAX_BINDINGS} bindings."
+        return ()
+    result: list[SecurityBinding] = []
+    seen: set[tuple[str, str, str]] = set()
+    for i, item in enumerate(raw):
+        where = f"bindings[{i}]"
+        if isinstance(item, SecurityBinding):
+            item = item.to_dict()
+        if not isinstance(item, dict):
+            errors[where] = "A binding needs a from-zone, a to-zone and a policy."
+            continue
+        parts: dict[str, str] = {}
+        for key, what in (
+            ("from_zone", "from-zone name"),
+            ("to_zone", "to-zone name"),
+            ("security_policy", "security policy name"),
+        ):
+            try:
+                parts[key] = check_junos_name(_text(item.get(key, "")), what)
+            except ValueError as exc:
+                errors[f"{where}.{key}"] = str(exc)
+        proxy = _text(item.get("ssl_proxy", "")).strip()
+        if proxy:
+            try:
+                parts["ssl_proxy"] = check_junos_name(proxy, "SSL proxy profile name")
+            except ValueError as exc:
+                errors[f"{where}.ssl_proxy"] = str(exc)
+        if len(parts) < 3 or (proxy and "ssl_proxy" not in parts):
+            continue
+        binding = SecurityBinding(**parts)
+        if binding.key in seen:
+            errors[where] = (
+                f"The security policy {binding.security_policy} from zone "
+                f"{binding.from_zone} to zone {binding.to_zone} is listed twice."
+            )
+            continue
+        seen.add(binding.key)
+        result.append(binding)
+    return tuple(result)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("This must be text.")
+    return value
+
+
+# -- reading and writing --------------------------------------------------------
+
+
+def list_devices(db: Database) -> list[StoredDevice]:
+    """Every device, ordered by name."""
+    rows = list(db.query(_SELECT + " ORDER BY d.name COLLATE NOCASE"))
+    return [_stored(db, row) for row in rows]
+
+
+def get_device(db: Database, device_id: int) -> StoredDevice:
+    """The device with this id.
+
+    :raises NotFound:
+    """
+    rows = list(db.query(_SELECT + " WHERE d.id = ?", [device_id]))
+    if not rows:
+        raise NotFound(f"There is no device number {device_id}.")
+    return _stored(db, rows[0])
+
+
+def get_device_by_name(db: Database, name: str) -> StoredDevice:
+    """The device with this name, compared without regard to case.
+
+    :raises NotFound:
+    """
+    rows = list(db.query(_SELECT + " WHERE d.name = ? COLLATE NOCASE", [name]))
+    if not rows:
+        raise NotFound(f"There is no device named {name!r}.")
+    return _stored(db, rows[0])
+
+
+def create_device(db: Database, device: Device) -> StoredDevice:
+    """Add a device to the inventory.
+
+    :raises DuplicateName: when the name is taken.
+    :raises NotFound: when the policy does not exist.
+    """
+    with write_transaction(db):
+        device_id = _insert(db, device)
+    log.info("Added device %s", device.name)
+    return get_device(db, device_id)
+
+
+def update_device(db: Database, device_id: int, device: Device) -> StoredDevice:
+    """Change a device's settings; its host key and sync state are kept.
+
+    :raises NotFound, DuplicateName:
+    """
+    with write_transaction(db):
+        get_device(db, device_id)
+        _update(db, device_id, device)
+    log.info("Saved device %s", device.name)
+    return get_device(db, device_id)
+
+
+def delete_device(db: Database, device_id: int) -> StoredDevice:
+    """Remove a device with its host key and sync state.
+
+    :raises NotFound:
+    """
+    with write_transaction(db):
+        stored = get_device(db, device_id)
+        db.execute("DELETE FROM devices WHERE id = ?", [device_id])
+    log.info("Deleted device %s", stored.name)
+    return stored
+
+
+def devices_using_policy(db: Database, policy_id: int) -> list[StoredDevice]:
+    """The devices the policy is assigned to."""
+    rows = db.query(
+        _SELECT + " WHERE d.policy_id = ? ORDER BY d.name COLLATE NOCASE",
+        [policy_id],
+    )
+    return [_stored(db, row) for row in rows]
+
+
+def trust_host_key(
+    db: Database, device_id: int, key_line: str, fingerprint: str
+) -> HostKey:
+    """Pin the host key the administrator trusted, replacing any earlier one.
+
+    :raises NotFound:
+    """
+    stamp = now()
+    with write_transaction(db):
+        stored = get_device(db, device_id)
+        db.execute(
+            "INSERT INTO host_keys (device_id, key_line, fingerprint, trusted_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+            "key_line = excluded.key_line, fingerprint = excluded.fingerprint, "
+            "trusted_at = excluded.trusted_at",
+            [device_id, key_line, fingerprint, stamp],
+        )
+    log.info("Trusted host key %s for device %s", fingerprint, stored.name)
+    return HostKey(key_line, fingerprint, stamp)
+
+
+def forget_host_key(db: Database, device_id: int) -> None:
+    """Drop a device's pinned host key."""
+    with write_transaction(db):
+        db.execute("DELETE FROM host_keys WHERE device_id = ?", [device_id])
+
+
+def record_sync_state(db: Database, device_id: int, state: SyncState) -> None:
+    """Remember what a successful sync left on the device."""
+    bindings = json.dumps([b.to_dict() for b in state.bindings])
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO sync_states (device_id, policy_name, revision_id, "
+            "revision_label, bindings, managed_config, synced_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+            "policy_name = excluded.policy_name, "
+            "revision_id = excluded.revision_id, "
+            "revision_label = excluded.revision_label, "
+            "bindings = excluded.bindings, "
+            "managed_config = excluded.managed_config, "
+            "synced_at = excluded.synced_at",
+            [
+                device_id,
+                state.policy_name,
+                state.revision_id,
+                state.revision_label,
+                bindings,
+                state.managed_config,
+                state.synced_at,
+            ],
+        )
+
+
+def save_inventory(
+    db: Database, devices: list[Device]
+) -> tuple[list[StoredDevice], list[StoredDevice]]:
+    """Add or update many devices in one transaction, matched by name.
+
+    :returns: the devices added and the devices updated.
+    :raises DuplicateName, NotFound: and nothing is saved.
+    """
+    added_ids: list[int] = []
+    updated_ids: list[int] = []
+    with write_transaction(db):
+        for device in devices:
+            row = db.execute(
+                "SELECT id FROM devices WHERE name = ? COLLATE NOCASE", [device.name]
+            ).fetchone()
+            if row is None:
+                added_ids.append(_insert(db, device))
+            else:
+                _update(db, row[0], device)
+                updated_ids.append(row[0])
+    log.info(
+        "Imported the inventory: %d devices added, %d updated",
+        len(added_ids),
+        len(updated_ids),
+    )
+    return (
+        [get_device(db, i) for i in added_ids],
+        [get_device(db, i) for i in updated_ids],
+    )
+
+
+def with_settings(stored: StoredDevice, **changes: Any) -> Device:
+    """The stored device's settings with some fields changed, validated again."""
+    data = {**_device_dict(stored.device), **changes}
+    return Device.from_dict(data)
+
+
+def _device_dict(device: Device) -> dict[str, Any]:
+    return {
+        "name": device.name,
+        "host": device.host,
+        "port": device.port,
+        "user": device.user,
+        "auth": device.auth,
+        "key_file": device.key_file,
+        "policy_id": device.policy_id,
+        "bindings": [b.to_dict() for b in device.bindings],
+    }
+
+
+_SELECT = (
+    "SELECT d.*, p.name AS policy_name, k.key_line, k.fingerprint, k.trusted_at, "
+    "s.policy_name AS synced_policy, s.revision_id AS synced_revision_id, "
+    "s.revision_label, s.bindings AS synced_bindings, s.managed_config, "
+    "s.synced_at "
+    "FROM devices d "
+    "LEFT JOIN policies p ON p.id = d.policy_id "
+    "LEFT JOIN host_keys k ON k.device_id = d.id "
+    "LEFT JOIN sync_states s ON s.device_id = d.id"
+)
+
+
+def _insert(db: Database, device: Device) -> int:
+    stamp = now()
+    try:
+        cursor = db.execute(
+            "INSERT INTO devices (name, host, port, user, auth, key_file, "
+            "policy_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [*_columns(device), stamp, stamp],
+        )
+    except sqlite3.IntegrityError as exc:
+        raise _integrity(device, exc) from None
+    _write_bindings(db, cursor.lastrowid, device.bindings)
+    return cursor.lastrowid
+
+
+def _update(db: Database, device_id: int, device: Device) -> None:
+    try:
+        db.execute(
+            "UPDATE devices SET name = ?, host = ?, port = ?, user = ?, auth = ?, "
+            "key_file = ?, policy_id = ?, updated_at = ? WHERE id = ?",
+            [*_columns(device), now(), device_id],
+        )
+    except sqlite3.IntegrityError as exc:
+        raise _integrity(device, exc) from None
+    db.execute("DELETE FROM device_bindings WHERE device_id = ?", [device_id])
+    _write_bindings(db, device_id, device.bindings)
+
+
+def _columns(device: Device) -> list[Any]:
+    return [
+        device.name,
+        device.host,
+        device.port,
+        device.user,
+        device.auth,
+        device.key_file,
+        device.policy_id,
+    ]
+
+
+def _write_bindings(
+    db: Database, device_id: int, bindings: tuple[SecurityBinding, ...]
+) -> None:
+    for position, b in enumerate(bindings):
+        db.execute(
+            "INSERT INTO device_bindings (device_id, position, from_zone, to_zone, "
+            "security_policy, ssl_proxy) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                device_id,
+                position,
+                b.from_zone,
+                b.to_zone,
+                b.security_policy,
+                b.ssl_proxy,
+            ],
+        )
+
+
+def _integrity(device: Device, exc: sqlite3.IntegrityError) -> Exception:
+    if "UNIQUE" in str(exc):
+        return DuplicateName(f"A device named {device.name!r} already exists.")
+    if "FOREIGN KEY" in str(exc):
+        return NotFound("The policy chosen for the device no longer exists.")
+    return exc
+
+
+def _stored(db: Database, row: dict[str, Any]) -> StoredDevice:
+    bindings = tuple(
+        SecurityBinding(
+            from_zone=b["from_zone"],
+            to_zone=b["to_zone"],
+            security_policy=b["security_policy"],
+            ssl_proxy=b["ssl_proxy"],
+        )
+        for b in db.query(
+            "SELECT * FROM device_bindings WHERE device_id = ? ORDER BY position",
+            [row["id"]],
+        )
+    )
+    device = Device(
+        name=row["name"],
+        host=row["host"],
+        port=row["port"],
+        user=row["user"],
+        auth=row["auth"],
+        key_file=row["key_file"],
+        policy_id=row["policy_id"],
+        bindings=bindings,
+    )
+    host_key = None
+    if row["key_line"] is not None:
+        host_key = HostKey(row["key_line"], row["fingerprint"], row["trusted_at"])
+    sync_state = None
+    if row["synced_at"] is not None:
+        sync_state = SyncState(
+            policy_name=row["synced_policy"],
+            revision_id=row["synced_revision_id"],
+            revision_label=row["revision_label"],
+            bindings=tuple(
+                SecurityBinding(**b) for b in json.loads(row["synced_bindings"])
+            ),
+            managed_config=row["managed_config"],
+            synced_at=row["synced_at"],
+        )
+    return StoredDevice(
+        id=row["id"],
+        device=device,
+        policy_name=row["policy_name"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        host_key=host_key,
+        sync_state=sync_state,
+    )

@@ -1,0 +1,98 @@
+"""The audit log: recording, filtering, exporting, and never editing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+
+import pytest
+
+from store import audit
+from store.audit import AuditStep
+
+
+def _record(db, device="srx-a", outcome="SYNCED", started="2026-03-01T10:00:00+00:00"):
+    return audit.record(
+        db,
+        action="sync",
+        device_name=device,
+        outcome=outcome,
+        started_at=started,
+        finished_at=started,
+        policy_name="branch",
+        revision_label="branch r2",
+        diff="[edit services]\n+  policy branch { }",
+        comment="IMAP Desk: branch r2",
+        steps=[
+            AuditStep("connect", "ok", "", 0.25),
+            AuditStep("commit", "ok", "", 1.5),
+        ],
+        source="window",
+    )
+
+
+def test_an_entry_keeps_everything(db):
+    entry = audit.get_entry(db, _record(db))
+    assert entry.revision_label == "branch r2"
+    assert [s.step for s in entry.steps] == ["connect", "commit"]
+    assert entry.duration == pytest.approx(1.75)
+
+
+def test_entries_cannot_be_changed_or_deleted(db):
+    entry_id = _record(db)
+    with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
+        db.execute("UPDATE audit_log SET outcome = 'FAILED' WHERE id = ?", [entry_id])
+    with pytest.raises(sqlite3.IntegrityError, match="cannot be deleted"):
+        db.execute("DELETE FROM audit_log WHERE id = ?", [entry_id])
+
+
+def test_filters(db):
+    _record(db, "srx-a", "SYNCED", "2026-03-01T10:00:00+00:00")
+    _record(db, "srx-b", "FAILED", "2026-03-02T23:59:00+00:00")
+    _record(db, "srx-a", "FAILED", "2026-03-03T00:00:00+00:00")
+
+    assert len(audit.list_entries(db, device="SRX-A")) == 2
+    assert len(audit.list_entries(db, outcome="FAILED")) == 2
+    dated = audit.list_entries(db, since="2026-03-02", until="2026-03-02")
+    assert [e.device_name for e in dated] == ["srx-b"]
+    assert audit.count_entries(db, outcome="FAILED", device="srx-a") == 1
+    assert audit.known_values(db, "device_name") == ["srx-a", "srx-b"]
+    newest_first = [e.started_at[:10] for e in audit.list_entries(db)]
+    assert newest_first == ["2026-03-03", "2026-03-02", "2026-03-01"]
+
+
+def test_csv_export(db):
+    _record(db)
+    rows = list(csv.reader(io.StringIO(audit.export_csv(audit.list_entries(db)))))
+    assert rows[0] == list(audit.CSV_COLUMNS)
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["device"] == "srx-a"
+    assert row["steps"] == "connect=ok (0.2 s); commit=ok (1.5 s)"
+    assert row["diff"].startswith("[edit services]")
+
+
+def test_csv_export_defuses_formulas(db):
+    audit.record(
+        db,
+        action="sync",
+        device_name="srx",
+        outcome="FAILED",
+        started_at="2026-01-01T00:00:00+00:00",
+        finished_at="2026-01-01T00:00:00+00:00",
+        error="=HYPERLINK(1)",
+    )
+    rows = list(csv.reader(io.StringIO(audit.export_csv(audit.list_entries(db)))))
+    assert rows[1][audit.CSV_COLUMNS.index("error")] == "'=HYPERLINK(1)"
+
+
+def test_unknown_actions_are_refused(db):
+    with pytest.raises(ValueError, match="Unknown audit action"):
+        audit.record(
+            db,
+            action="reboot",
+            device_name="srx",
+            outcome="x",
+            started_at="",
+            finished_at="",
+        )
