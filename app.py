@@ -10,7 +10,10 @@ import argparse
 import contextlib
 import logging
 import os
+import re
+import signal
 import sys
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 APP_NAME = "IMAP Desk"
@@ -51,48 +54,135 @@ def resolve_data_dir(option: str | None) -> Path:
     return path
 
 
+def log_dir() -> Path:
+    """The folder of the rotating log file: the user's log folder."""
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir(APP_SLUG, appauthor=False))
+
+
+class RedactLaunchSecret(logging.Filter):
+    """Blank out the one-time secret of a launch URL, wherever it appears."""
+
+    pattern = re.compile(r"/launch/[^\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/launch/" in message:
+            record.msg = self.pattern.sub("/launch/[secret]", message)
+            record.args = None
+        return True
+
+
 def configure_logging(verbose: bool = False) -> None:
-    """Send log records to standard error."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    """Log to a rotating file in the user's log folder, and to standard error."""
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = []
+    if sys.stderr is not None:  # a windowed build has no console
+        handlers.append(logging.StreamHandler())
+    try:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            RotatingFileHandler(
+                folder / f"{APP_SLUG}.log",
+                maxBytes=1_000_000,
+                backupCount=5,
+                encoding="utf-8",
+            )
+        )
+    except OSError as exc:
+        if sys.stderr is not None:
+            print(f"imapdesk: not logging to a file: {exc}", file=sys.stderr)
     root = logging.getLogger()
-    root.addHandler(handler)
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.addFilter(RedactLaunchSecret())
+        root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # one line per request is noise, and the first line carries the secret
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def app_config() -> dict:
+    """What the interface shows about the program itself (About page)."""
+    return {"VERSION": __version__, "LOG_DIR": str(log_dir())}
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the interface to a browser and print the URL to open."""
     from webui import create_app
+    from webui.instance import AlreadyRunning, InstanceLock
     from webui.server import LocalServer
 
-    app = create_app(resolve_data_dir(args.data_dir))
+    data_dir = resolve_data_dir(args.data_dir)
+    lock = InstanceLock(data_dir)
     try:
-        server = LocalServer(app, port=args.port)
-    except OSError as exc:
-        raise CommandError(
-            f"Cannot listen on port {args.port}: {exc.strerror}."
-        ) from None
-    print(f"IMAP Desk is running. Open {server.launch_url}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+        lock.acquire()
+    except AlreadyRunning:
+        raise CommandError("IMAP Desk is already open with this data folder.") from None
+    try:
+        app = create_app(data_dir, config=app_config())
+        try:
+            server = LocalServer(app, port=args.port)
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot listen on port {args.port}: {exc.strerror}."
+            ) from None
+        lock.publish({"pid": os.getpid(), "url": server.url})
+        _stop_on_sigterm()
+        print(f"IMAP Desk is running. Open {server.launch_url}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+        log.info("Stopped")
+    finally:
+        lock.release()
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    # SIGTERM stops the server the way Ctrl+C does
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def cmd_window(args: argparse.Namespace) -> int:
     """Open the desktop window over the interface."""
-    import webbrowser
+    from webui import desktop
 
-    from webui import create_app
-    from webui.server import LocalServer
+    data_dir = resolve_data_dir(args.data_dir)
+    try:
+        return desktop.run(
+            data_dir, port=args.port, config=app_config(), icon=icon_path()
+        )
+    except desktop.DesktopError as exc:
+        raise CommandError(str(exc)) from None
 
-    app = create_app(resolve_data_dir(args.data_dir))
-    server = LocalServer(app, port=args.port)
-    webbrowser.open(server.launch_url)
-    print(f"IMAP Desk is running. Open {server.launch_url}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+
+def icon_path() -> Path | None:
+    """The window icon, shipped with the interface's static files."""
+    import webui
+
+    path = Path(webui.__file__).resolve().parent / "static" / "imapdesk.png"
+    return path if path.exists() else None
+
+
+def cmd_selfcheck(args: argparse.Namespace) -> int:
+    """Import the device stack and the window's toolkit, then print OK."""
+    import jnpr.junos  # noqa: F401
+    import jnpr.junos.utils.config  # noqa: F401
+    import ncclient.manager  # noqa: F401
+    from jnpr.junos.factory import loadyaml  # noqa: F401
+
+    if args.gui:
+        os.environ.setdefault("QT_API", "pyside6")
+        import webview  # noqa: F401
+
+        if sys.platform.startswith("linux"):
+            import webview.platforms.qt  # noqa: F401
+    print("OK")
     return 0
 
 
@@ -200,10 +290,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--name", help="store it under this name instead")
     p.set_defaults(func=cmd_import)
+
+    # a check for builds: the lazily imported parts are really in the bundle
+    p = sub.add_parser("selfcheck", parents=[common])
+    p.add_argument("--gui", action="store_true", help="import the window too")
+    p.set_defaults(func=cmd_selfcheck)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    _ensure_std_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
@@ -214,6 +310,14 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"imapdesk: {exc}", file=sys.stderr)
         return 2
+
+
+def _ensure_std_streams() -> None:
+    # a windowed build on Windows or macOS starts without standard streams
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
 
 
 if __name__ == "__main__":
