@@ -51,6 +51,22 @@ def allowed_hosts(port: int) -> list[str]:
     return [f"127.0.0.1:{port}", f"localhost:{port}"]
 
 
+def content_security_policy(style_hashes: tuple[str, ...] = ()) -> str:
+    """The Content-Security-Policy header every page is sent with.
+
+    :param style_hashes: ``sha256-...`` sources for inline stylesheets. Only
+        the preview page passes one: the HTML emails shown in its sandboxed
+        srcdoc frames inherit the page's policy, and their single fixed
+        stylesheet must be allowed by its hash (never 'unsafe-inline').
+    """
+    styles = " ".join(["'self'", *(f"'{h}'" for h in style_hashes)])
+    return (
+        f"default-src 'self'; img-src 'self' data:; style-src {styles}; "
+        "script-src 'self'; frame-src 'self'; frame-ancestors 'self'; "
+        "form-action 'self'; base-uri 'none'; object-src 'none'"
+    )
+
+
 def init_security(app: Flask, guard: LaunchGuard) -> None:
     """Install the Host check, the launch exchange and the cookie check."""
     app.extensions["imapdesk_guard"] = guard
@@ -97,10 +113,7 @@ def init_security(app: Flask, guard: LaunchGuard) -> None:
         # pages never load anything from elsewhere, and cannot be framed
         # by another origin; previews live in sandboxed srcdoc frames
         response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            "script-src 'self'; frame-src 'self'; frame-ancestors 'self'; "
-            "form-action 'self'; base-uri 'none'; object-src 'none'",
+            "Content-Security-Policy", content_security_policy()
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")

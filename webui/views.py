@@ -1,17 +1,22 @@
-"""Blueprint registration and the error pages."""
+"""Blueprint registration: the one place the interface's areas are plugged in.
+
+To add an area, write a module with a ``bp`` blueprint (see ``policies``)
+and add it to ``BLUEPRINTS``. Its templates extend ``base.html``, whose
+comment lists the blocks and the navigation slots.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Flask
 
-bp = Blueprint("policies", __name__)
+from . import about, errors, history, policies, previews
+from .templating import init_templating
 
-
-@bp.route("/")
-def index():
-    """The policy list."""
-    return "IMAP Desk"
+BLUEPRINTS = (policies.bp, history.bp, previews.bp, about.bp, errors.bp)
 
 
 def register(app: Flask) -> None:
-    app.register_blueprint(bp)
+    """Register every blueprint and the template helpers."""
+    init_templating(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
