@@ -38,11 +38,22 @@ from store.model import (
 
 from .messages import ATTACHMENT_LIMIT
 
+try:
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # WTForms before 3.3 takes plain pairs
+    SelectChoice = None
+
 SCALAR_FIELDS = tuple(
     name for name in FIELD_NAMES if name not in ("servers", "administrators")
 )
 MULTILINE_FIELDS = ("custom_message",)
 OP_RE = re.compile(r"(add|remove)-(server|admin)(?:-(\d{1,4}))?")
+
+
+def _choices(*pairs: tuple[str, str]) -> list[Any]:
+    if SelectChoice is None:
+        return list(pairs)
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _limited(key: str, **extra: Any) -> dict[str, Any]:
@@ -68,11 +79,13 @@ class PolicyForm(FlaskForm):
         render_kw=_limited("name", autocomplete="off", spellcheck="false"),
     )
     action = RadioField(
-        LABELS["action"], choices=[("block", "Block"), ("permit", "Permit")]
+        LABELS["action"], choices=_choices(("block", "Block"), ("permit", "Permit"))
     )
     server_scope = RadioField(
         LABELS["server_scope"],
-        choices=[("all", "All IMAP Servers"), ("specific", "Specific IMAP Server")],
+        choices=_choices(
+            ("all", "All IMAP Servers"), ("specific", "Specific IMAP Server")
+        ),
     )
     servers = FieldList(
         label=LABELS["servers"],
@@ -101,12 +114,15 @@ class PolicyForm(FlaskForm):
     )
     verdict_threshold = SelectField(
         LABELS["verdict_threshold"],
-        choices=[("recommended", "Recommended (set by ATP Cloud)")]
-        + [(v, v) for v in VERDICT_THRESHOLDS[1:]],
+        choices=_choices(
+            ("recommended", "Recommended (set by ATP Cloud)"),
+            *((v, v) for v in VERDICT_THRESHOLDS[1:]),
+        ),
     )
     log_notifications = BooleanField(LABELS["log_notifications"])
     fallback_action = RadioField(
-        LABELS["fallback_action"], choices=[("permit", "Permit"), ("block", "Block")]
+        LABELS["fallback_action"],
+        choices=_choices(("permit", "Permit"), ("block", "Block")),
     )
     fallback_log = BooleanField(LABELS["fallback_log"])
     note = StringField("Note for this revision", render_kw=_limited("note"))
@@ -158,7 +174,7 @@ class SampleForm(FlaskForm):
     )
     received_at = StringField("Received at (UTC)", render_kw={"type": "datetime-local"})
     threat_level = SelectField(
-        "Threat level", choices=[(str(n), str(n)) for n in range(1, 11)]
+        "Threat level", choices=_choices(*((str(n), str(n)) for n in range(1, 11)))
     )
 
 
