@@ -276,6 +276,10 @@ class DeviceResult:
         afterwards (XML text), to store as ``last_synced``; None when unknown.
     :param commit_comment: the comment our commit carries (or would carry).
     :param rpc_count: RPCs sent to the device.
+    :param pending_outcome: when the target had a ``pending_comment``, what
+        became of that earlier sync (``SYNCED``, ``ROLLED_BACK``, ``FAILED``
+        for never committed, ``UNKNOWN`` while still unconfirmed); the caller
+        clears ``pending_comment`` unless it is ``UNKNOWN``.
     """
 
     device: str
@@ -288,6 +292,7 @@ class DeviceResult:
     managed_config: str | None = None
     commit_comment: str = ""
     rpc_count: int = 0
+    pending_outcome: Outcome | None = None
 
     @property
     def host_key_fingerprint(self) -> str | None:
@@ -344,9 +349,9 @@ def test_connection(
     ``HOSTKEY_UNKNOWN`` / ``HOSTKEY_CHANGED`` as for every contact. Nothing
     on the device changes.
     """
-    from . import driver
+    from . import workflow
 
-    return driver.test_connection(target, timeout, accept_new_host_key)
+    return workflow.test_connection(target, timeout, accept_new_host_key)
 
 
 test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
@@ -360,9 +365,9 @@ def check_drift(
     ``DRIFTED`` with the difference as ``diff`` (``last_synced`` to device),
     or ``NO_CHANGE``. ``managed_config`` is what the device holds now.
     """
-    from . import driver
+    from . import workflow
 
-    return driver.check_drift(target, timeout, accept_new_host_key)
+    return workflow.check_drift(target, timeout, accept_new_host_key)
 
 
 def fetch_managed(
@@ -375,9 +380,9 @@ def fetch_managed(
 
     :raises deviceio.errors.DeviceError: with a sentence when it fails.
     """
-    from . import driver
+    from . import workflow
 
-    return driver.fetch_managed(target, timeout, accept_new_host_key)
+    return workflow.fetch_managed(target, timeout, accept_new_host_key)
 
 
 def run_sync(
@@ -391,9 +396,9 @@ def run_sync(
     See the module docstring for the steps, the phases of
     ``all_or_nothing`` and what is guaranteed after a failure.
     """
-    from . import driver
+    from . import workflow
 
-    return driver.run_sync(list(targets), options or SyncOptions(), on_event, cancel)
+    return workflow.run_sync(list(targets), options or SyncOptions(), on_event, cancel)
 
 
 def rollback_device(
@@ -412,9 +417,9 @@ def rollback_device(
     ``managed_config`` holds the managed subtrees afterwards.
     ``options.approved_diffs[target.name]``, when given, must match.
     """
-    from . import driver
+    from . import workflow
 
-    return driver.rollback_device(
+    return workflow.rollback_device(
         target, n, preview_only, options or SyncOptions(), on_event
     )
 
@@ -426,9 +431,9 @@ def get_commit_history(
 
     :raises deviceio.errors.DeviceError: with a sentence when it fails.
     """
-    from . import driver
+    from . import workflow
 
-    return driver.get_commit_history(target, timeout, accept_new_host_key)
+    return workflow.get_commit_history(target, timeout, accept_new_host_key)
 
 
 def check_pending(
@@ -441,6 +446,6 @@ def check_pending(
     while the device still waits for the confirmation. ``managed_config`` is
     what the device holds now.
     """
-    from . import driver
+    from . import workflow
 
-    return driver.check_pending(target, timeout, accept_new_host_key)
+    return workflow.check_pending(target, timeout, accept_new_host_key)
