@@ -32,6 +32,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from .tree import children, find_configuration, local_name, operation
+
 logger = logging.getLogger(__name__)
 
 RELEASES = ("19.4R1", "24.4R1")
@@ -51,8 +53,13 @@ MODULES = ("junos-es-conf-root", "junos-es-conf-services", "junos-es-conf-securi
 DATA_TYPES = {"19.4R1": "getconfig"}
 DEFAULT_DATA_TYPE = "config"
 
-# values of a NETCONF "operation" attribute that take a statement away
-DELETE_OPS = ("delete", "remove")
+AAMW_PATH = ("services", "advanced-anti-malware", "policy")
+REFERENCE_PATH = (
+    "then",
+    "permit",
+    "application-services",
+    "advanced-anti-malware-policy",
+)
 TIMEOUT_SECONDS = 120
 
 _MESSAGE_RE = re.compile(
@@ -105,45 +112,47 @@ def validate(config: etree._Element | bytes, release: str) -> list[YangError]:
     :raises ValueError: when ``config`` holds no ``configuration`` element.
     """
     command = _command(release)
-    root = _configuration(config)
-    document = namespaced_copy(root)
+    root = find_configuration(config)
     errors = check_references(root)
-    errors.extend(_run_yanglint(command, document))
+    errors.extend(_run_yanglint(command, namespaced_copy(root)))
     return errors
 
 
 def namespaced_copy(configuration: etree._Element) -> etree._Element:
-    """Return the services and security subtrees in the models' namespaces."""
+    """Return the services and security subtrees in the models' namespaces.
+
+    Attributes are dropped and statements marked for deletion left out.
+    """
     document = etree.Element(f"{{{ROOT_NS}}}configuration", nsmap={None: ROOT_NS})
-    for child in configuration:
-        if not isinstance(child.tag, str) or _marked_deleted(child):
-            continue
-        namespace = MODULE_NS.get(etree.QName(child).localname)
+    for kid in _present(configuration):
+        namespace = MODULE_NS.get(local_name(kid))
         if namespace is not None:
-            document.append(_copy_into(child, namespace))
+            top = etree.SubElement(
+                document, f"{{{namespace}}}{local_name(kid)}", nsmap={None: namespace}
+            )
+            _fill(top, kid, namespace)
     return document
 
 
 def check_references(configuration: etree._Element) -> list[YangError]:
-    """Report security policies naming an undefined anti-malware policy."""
-    defined = set()
-    for policy in _children_path(
-        configuration, ("services", "advanced-anti-malware", "policy")
-    ):
-        name = _child_text(policy, "name")
-        if name is not None:
-            defined.add(name)
-    errors = []
-    for path, name in _aamw_references(configuration):
-        if name not in defined:
-            errors.append(
-                YangError(
-                    "error",
-                    path,
-                    f"Referenced advanced-anti-malware policy {name!r} is not defined",
-                )
-            )
-    return errors
+    """Report active security policies naming an undefined anti-malware policy.
+
+    An inactive anti-malware policy counts as undefined, as on a device.
+    """
+    defined = {
+        _text(name)
+        for policy in _active_path(configuration, AAMW_PATH)
+        for name in children(policy, "name")
+    }
+    return [
+        YangError(
+            "error",
+            path,
+            f"Referenced advanced-anti-malware policy {name!r} is not defined",
+        )
+        for path, name in _aamw_references(configuration)
+        if name not in defined
+    ]
 
 
 def _command(release: str) -> list[str]:
@@ -174,43 +183,20 @@ def _module_file(folder: Path, name: str) -> str:
     return str(matches[-1])
 
 
-def _configuration(config: etree._Element | bytes) -> etree._Element:
-    if isinstance(config, (bytes, bytearray)):
-        parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, remove_comments=True
-        )
-        config = etree.fromstring(bytes(config), parser)
-    if etree.QName(config).localname == "configuration":
-        return config
-    for element in config.iter(etree.Element):
-        if etree.QName(element).localname == "configuration":
-            return element
-    raise ValueError("The XML holds no <configuration> element.")
-
-
-def _marked_deleted(element: etree._Element) -> bool:
-    for name, value in element.attrib.items():
-        local = etree.QName(name).localname
-        if local == "delete" or (local == "operation" and value in DELETE_OPS):
-            return True
-    return False
-
-
-def _copy_into(element: etree._Element, namespace: str) -> etree._Element:
-    local = etree.QName(element).localname
-    copy = etree.Element(f"{{{namespace}}}{local}", nsmap={None: namespace})
-    _fill(copy, element, namespace)
-    return copy
+def _present(element: etree._Element) -> list[etree._Element]:
+    return [k for k in children(element) if operation(k) != "delete"]
 
 
 def _fill(target: etree._Element, source: etree._Element, namespace: str) -> None:
-    children = [c for c in source if isinstance(c.tag, str) and not _marked_deleted(c)]
-    if not children:
+    kids = _present(source)
+    if not kids:
         target.text = source.text
-        return
-    for child in children:
-        local = etree.QName(child).localname
-        _fill(etree.SubElement(target, f"{{{namespace}}}{local}"), child, namespace)
+    for kid in kids:
+        _fill(
+            etree.SubElement(target, f"{{{namespace}}}{local_name(kid)}"),
+            kid,
+            namespace,
+        )
 
 
 def _run_yanglint(command: list[str], document: etree._Element) -> list[YangError]:
@@ -252,27 +238,22 @@ def _parse_output(output: str, *, only_warnings: bool) -> list[YangError]:
     return errors
 
 
-def _children_path(
-    element: etree._Element, names: tuple[str, ...]
-) -> list[etree._Element]:
+def _active_path(element: etree._Element, names: tuple[str, ...]) -> list:
+    """Elements reached through ``names``, skipping deleted and inactive ones."""
     current = [element]
     for name in names:
         current = [
-            child
+            kid
             for parent in current
-            for child in parent
-            if isinstance(child.tag, str)
-            and etree.QName(child).localname == name
-            and not _marked_deleted(child)
+            for kid in _present(parent)
+            if local_name(kid) == name and kid.get("inactive") != "inactive"
         ]
     return current
 
 
-def _child_text(element: etree._Element, name: str) -> str | None:
-    for child in element:
-        if isinstance(child.tag, str) and etree.QName(child).localname == name:
-            return _text(child)
-    return None
+def _first_text(element: etree._Element, name: str) -> str:
+    found = children(element, name)
+    return _text(found[0]) if found else ""
 
 
 def _text(element: etree._Element) -> str:
@@ -282,31 +263,26 @@ def _text(element: etree._Element) -> str:
 def _aamw_references(configuration: etree._Element) -> list[tuple[str, str]]:
     """Yield (path, name) for every advanced-anti-malware-policy reference."""
     found = []
-    contexts = _children_path(configuration, ("security", "policies", "policy"))
-    for context in contexts:
+    for context in _active_path(configuration, ("security", "policies", "policy")):
         zones = (
-            _child_text(context, "from-zone-name"),
-            _child_text(context, "to-zone-name"),
+            _first_text(context, "from-zone-name"),
+            _first_text(context, "to-zone-name"),
         )
         base = (
             "/configuration/security/policies/policy"
             f"[from-zone-name='{zones[0]}'][to-zone-name='{zones[1]}']"
         )
         found.extend(_references_in(context, base))
-    for context in _children_path(configuration, ("security", "policies", "global")):
+    for context in _active_path(configuration, ("security", "policies", "global")):
         found.extend(_references_in(context, "/configuration/security/policies/global"))
     return found
 
 
 def _references_in(context: etree._Element, base: str) -> list[tuple[str, str]]:
     found = []
-    for policy in _children_path(context, ("policy",)):
-        name = _child_text(policy, "name")
-        leaves = _children_path(
-            policy,
-            ("then", "permit", "application-services", "advanced-anti-malware-policy"),
-        )
-        for leaf in leaves:
+    for policy in _active_path(context, ("policy",)):
+        name = _first_text(policy, "name")
+        for leaf in _active_path(policy, REFERENCE_PATH):
             path = f"{base}/policy[name='{name}']/then/permit/application-services"
             found.append((f"{path}/advanced-anti-malware-policy", _text(leaf)))
     return found

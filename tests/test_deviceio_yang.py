@@ -12,7 +12,8 @@ from deviceio import yang
 SAMPLE = b"""<rpc-reply xmlns:junos="http://xml.juniper.net/junos/*/junos">
 <configuration junos:changed-seconds="1700000000">
   <system><host-name>fw1</host-name></system>
-  <interfaces><interface><name>ge-0/0/0</name></interface></interfaces>
+  <interfaces><interface inactive="inactive"><name>ge-0/0/0</name>
+  </interface></interfaces>
   <services><advanced-anti-malware>
     <policy replace="replace">
       <name>p1</name>
@@ -30,7 +31,7 @@ SAMPLE = b"""<rpc-reply xmlns:junos="http://xml.juniper.net/junos/*/junos">
   </advanced-anti-malware></services>
   <security><policies><policy>
     <from-zone-name>trust</from-zone-name><to-zone-name>untrust</to-zone-name>
-    <policy inactive="inactive"><name>imap</name>
+    <policy><name>imap</name>
       <match><source-address>any</source-address>
         <destination-address>any</destination-address>
         <application>junos-imap</application></match>
@@ -156,3 +157,23 @@ def test_yanglint_installed_where_models_are():
     """CI installs libyang2-tools: models without yanglint is a failure."""
     models_or_skip("24.4R1")
     assert yang.shutil.which("yanglint"), "yanglint (libyang2-tools) is missing"
+
+
+def test_inactive_security_policy_is_not_cross_checked(release):
+    doc = SAMPLE.replace(
+        b"<advanced-anti-malware-policy>p1<", b"<advanced-anti-malware-policy>p2<"
+    ).replace(
+        b"<policy><name>imap</name>", b'<policy inactive="inactive"><name>imap</name>'
+    )
+    assert b'<policy inactive="inactive"><name>imap</name>' in doc
+    assert yang.validate(doc, release) == []
+    assert yang.check_references(etree.fromstring(doc).find("configuration")) == []
+
+
+def test_inactive_aamw_policy_counts_as_undefined():
+    doc = SAMPLE.replace(b'<policy replace="replace">', b'<policy inactive="inactive">')
+    root = etree.fromstring(doc).find("configuration")
+    errors = yang.check_references(root)
+    assert [e.message for e in errors] == [
+        "Referenced advanced-anti-malware policy 'p1' is not defined"
+    ]
