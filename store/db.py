@@ -165,6 +165,28 @@ def m003_audit_log(db: Database) -> None:
     )
 
 
+@migrations()
+def m004_device_contact(db: Database) -> None:
+    # the commit comment of a sync whose outcome is not known yet
+    db.execute(
+        "ALTER TABLE devices ADD COLUMN pending_comment TEXT NOT NULL DEFAULT ''"
+    )
+    db.execute(
+        """
+        CREATE TABLE device_facts (
+            device_id INTEGER PRIMARY KEY
+                REFERENCES devices(id) ON DELETE CASCADE,
+            hostname TEXT NOT NULL,
+            model TEXT NOT NULL,
+            version TEXT NOT NULL,
+            serial TEXT NOT NULL,
+            supports_imap INTEGER NOT NULL,
+            checked_at TEXT NOT NULL
+        )
+        """
+    )
+
+
 def connect(path: Path | str) -> Database:
     """Open the database file with the connection settings every user needs.
 

@@ -37,7 +37,7 @@ MAX_KEY_PATH = 1024
 
 DEVICE_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,62}")
 # zone, security policy and SSL proxy profile names as Junos accepts them
-JUNOS_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
+JUNOS_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
 FIELD_LABELS = {
@@ -118,6 +118,18 @@ class SyncState:
 
 
 @dataclass(frozen=True)
+class KnownFacts:
+    """What the device said of itself at the last connection test."""
+
+    hostname: str
+    model: str
+    version: str
+    serial: str
+    supports_imap: bool
+    checked_at: str
+
+
+@dataclass(frozen=True)
 class StoredDevice:
     """A device as saved, with what the application learnt about it."""
 
@@ -128,6 +140,8 @@ class StoredDevice:
     updated_at: str
     host_key: HostKey | None = None
     sync_state: SyncState | None = None
+    facts: KnownFacts | None = None
+    pending_comment: str = ""
 
     @property
     def name(self) -> str:
@@ -209,7 +223,7 @@ def check_junos_name(value: str, what: str) -> str:
     if not JUNOS_NAME_RE.fullmatch(text):
         raise ValueError(
             f"The {what} {text!r} may hold only letters, digits, dots, hyphens "
-            "and underscores, and cannot start with a dot or hyphen."
+            "and underscores, and must start with a letter or digit."
         )
     return text
 
@@ -461,6 +475,34 @@ def record_sync_state(db: Database, device_id: int, state: SyncState) -> None:
         )
 
 
+def record_facts(db: Database, device_id: int, facts: KnownFacts) -> None:
+    """Remember what the device said of itself."""
+    with write_transaction(db):
+        db.execute(
+            "INSERT OR REPLACE INTO device_facts (device_id, hostname, model, "
+            "version, serial, supports_imap, checked_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                device_id,
+                facts.hostname,
+                facts.model,
+                facts.version,
+                facts.serial,
+                int(facts.supports_imap),
+                facts.checked_at,
+            ],
+        )
+
+
+def set_pending_comment(db: Database, device_id: int, comment: str) -> None:
+    """Remember (or, with "", forget) a commit whose outcome is not known."""
+    with write_transaction(db):
+        db.execute(
+            "UPDATE devices SET pending_comment = ? WHERE id = ?",
+            [comment, device_id],
+        )
+
+
 def save_inventory(
     db: Database, devices: list[Device]
 ) -> tuple[list[StoredDevice], list[StoredDevice]]:
@@ -515,11 +557,14 @@ _SELECT = (
     "SELECT d.*, p.name AS policy_name, k.key_line, k.fingerprint, k.trusted_at, "
     "s.policy_name AS synced_policy, s.revision_id AS synced_revision_id, "
     "s.revision_label, s.bindings AS synced_bindings, s.managed_config, "
-    "s.synced_at "
+    "s.synced_at, f.hostname AS fact_hostname, f.model AS fact_model, "
+    "f.version AS fact_version, f.serial AS fact_serial, f.supports_imap, "
+    "f.checked_at "
     "FROM devices d "
     "LEFT JOIN policies p ON p.id = d.policy_id "
     "LEFT JOIN host_keys k ON k.device_id = d.id "
-    "LEFT JOIN sync_states s ON s.device_id = d.id"
+    "LEFT JOIN sync_states s ON s.device_id = d.id "
+    "LEFT JOIN device_facts f ON f.device_id = d.id"
 )
 
 
@@ -626,6 +671,16 @@ def _stored(db: Database, row: dict[str, Any]) -> StoredDevice:
             managed_config=row["managed_config"],
             synced_at=row["synced_at"],
         )
+    facts = None
+    if row["checked_at"] is not None:
+        facts = KnownFacts(
+            hostname=row["fact_hostname"],
+            model=row["fact_model"],
+            version=row["fact_version"],
+            serial=row["fact_serial"],
+            supports_imap=bool(row["supports_imap"]),
+            checked_at=row["checked_at"],
+        )
     return StoredDevice(
         id=row["id"],
         device=device,
@@ -634,4 +689,6 @@ def _stored(db: Database, row: dict[str, Any]) -> StoredDevice:
         updated_at=row["updated_at"],
         host_key=host_key,
         sync_state=sync_state,
+        facts=facts,
+        pending_comment=row["pending_comment"],
     )

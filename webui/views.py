@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import about, errors, history, policies, previews
+from . import about, audit, devices, errors, history, policies, previews, sync
 from .templating import init_templating
 
-BLUEPRINTS = (policies.bp, history.bp, previews.bp, about.bp, errors.bp)
+BLUEPRINTS = (
+    policies.bp,
+    history.bp,
+    previews.bp,
+    devices.bp,
+    sync.bp,
+    audit.bp,
+    about.bp,
+    errors.bp,
+)
 
 
 def register(app: Flask) -> None:

@@ -1,0 +1,480 @@
+"""What the administrator does to devices, each attempt recorded.
+
+Every function here contacts devices through :mod:`deviceio.sync`, then
+stores what it learnt: the audit entry (always), the host key trusted on
+first contact, the facts, the last synced state, a commit whose outcome is
+not yet known. Errors shown or stored are scrubbed of the passwords used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+import store
+from deviceio import readback
+from deviceio import sync as devsync
+from deviceio.errors import DeviceError
+from deviceio.hostkeys import same_key
+from deviceio.sync import DeviceResult, DeviceTarget, Outcome, StepEvent, SyncOptions
+from store import audit
+from store import devices as inventory
+from store.audit import AuditStep
+from store.credentials import CredentialStore, scrub
+from store.devices import KnownFacts, SecurityBinding, StoredDevice, SyncState
+from store.policies import now
+
+from .targets import TargetError, build_target, revision_label
+
+log = logging.getLogger(__name__)
+
+IN_SYNC = (Outcome.SYNCED, Outcome.NO_CHANGE)
+HOSTKEY_OUTCOMES = (Outcome.HOSTKEY_UNKNOWN, Outcome.HOSTKEY_CHANGED)
+
+EventCallback = Callable[[StepEvent], None]
+
+
+class HostKeyRefused(Exception):
+    """A key that differs from the pinned one, offered without confirmation."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where an attempt comes from, for the audit log."""
+
+    source: str = ""
+    job_id: str = ""
+
+
+@dataclass(frozen=True)
+class ImportedVersion:
+    """The outcome of importing a device's version of its policy."""
+
+    device: str
+    policy: store.StoredPolicy
+    changed: bool
+    bindings_changed: bool
+    unknown_fields: frozenset[str]
+    warnings: tuple[str, ...]
+
+
+# -- syncs ------------------------------------------------------------------------
+
+
+def sync_devices(
+    db: Database,
+    devices: list[StoredDevice],
+    options: SyncOptions,
+    creds: CredentialStore,
+    *,
+    on_event: EventCallback | None = None,
+    cancel: threading.Event | None = None,
+    context: Context = Context(),
+) -> list[DeviceResult]:
+    """Preview or sync the devices' assigned policies; record each result.
+
+    :raises TargetError: (or MissingPasswords) before any device is contacted.
+    """
+    targets = [build_target(db, d, creds) for d in devices]
+    started = now()
+    results = devsync.run_sync(targets, options, on_event, cancel)
+    action = "preview" if options.preview_only else "sync"
+    for stored, target, result in zip(devices, targets, results, strict=True):
+        _clean(result, creds, stored)
+        _pin_first_key(db, stored, result, options.accept_new_host_key, context)
+        if not options.preview_only:
+            _remember_sync(db, stored, target, result)
+        _audit(db, action, stored, target, result, started, context)
+    return results
+
+
+def check_drift_all(
+    db: Database,
+    devices: list[StoredDevice],
+    creds: CredentialStore,
+    *,
+    on_event: EventCallback | None = None,
+    cancel: threading.Event | None = None,
+    context: Context = Context(),
+    max_workers: int = 10,
+) -> list[DeviceResult]:
+    """Compare each device with what was last synced to it; record each check.
+
+    A device never synced is reported ``NO_CHANGE`` with an error saying so.
+    """
+    targets = [build_target(db, d, creds, need_policy=False) for d in devices]
+    started = now()
+
+    def check(target: DeviceTarget) -> DeviceResult:
+        if cancel is not None and cancel.is_set():
+            return DeviceResult(target.name, Outcome.CANCELLED)
+        if target.last_synced is None:
+            return DeviceResult(
+                target.name,
+                Outcome.NO_CHANGE,
+                error="IMAP Desk has not synced this device yet, so there is "
+                "nothing to compare it with.",
+            )
+        _emit(on_event, target.name, devsync.Step.DRIFT, "started")
+        try:
+            result = devsync.check_drift(target)
+        except DeviceError as exc:
+            result = DeviceResult(target.name, Outcome.FAILED, error=str(exc))
+        status = "failed" if result.outcome is Outcome.FAILED else "ok"
+        _emit(on_event, target.name, devsync.Step.DRIFT, status)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(targets)))) as pool:
+        results = list(pool.map(check, targets))
+    for stored, target, result in zip(devices, targets, results, strict=True):
+        _clean(result, creds, stored)
+        if result.outcome is not Outcome.CANCELLED:
+            _audit(db, "check-drift", stored, target, result, started, context)
+    return results
+
+
+def rollback(
+    db: Database,
+    stored: StoredDevice,
+    creds: CredentialStore,
+    n: int,
+    *,
+    preview: bool,
+    approved_diff: str | None = None,
+    confirm_minutes: int = 5,
+    on_event: EventCallback | None = None,
+    context: Context = Context(),
+) -> DeviceResult:
+    """Preview or commit ``rollback n`` on one device; record it."""
+    target = build_target(db, stored, creds, need_policy=False)
+    approved = None if approved_diff is None else {stored.name: approved_diff}
+    options = SyncOptions(confirm_minutes=confirm_minutes, approved_diffs=approved)
+    started = now()
+    result = devsync.rollback_device(target, n, preview, options, on_event)
+    _clean(result, creds, stored)
+    target = dataclasses.replace(target, revision_label=f"rollback {n}")
+    action = "rollback-preview" if preview else "rollback"
+    state = stored.sync_state
+    done = not preview and result.outcome is Outcome.SYNCED
+    if done and state is not None and result.managed_config is not None:
+        # the device now holds the rolled-back version: measure drift from it
+        inventory.record_sync_state(
+            db,
+            stored.id,
+            dataclasses.replace(
+                state,
+                revision_label=f"rollback {n}",
+                managed_config=result.managed_config,
+                synced_at=now(),
+            ),
+        )
+    _audit(db, action, stored, target, result, started, context, f"rollback {n}")
+    return result
+
+
+# -- single devices ---------------------------------------------------------------
+
+
+def test_device(
+    db: Database,
+    stored: StoredDevice,
+    creds: CredentialStore,
+    *,
+    context: Context = Context(),
+) -> DeviceResult:
+    """Connect, check the host key and the release; keep the facts."""
+    target = build_target(db, stored, creds, need_policy=False)
+    started = now()
+    result = devsync.test_connection(target)
+    _clean(result, creds, stored)
+    if result.facts is not None:
+        facts = result.facts
+        inventory.record_facts(
+            db,
+            stored.id,
+            KnownFacts(
+                hostname=facts.hostname,
+                model=facts.model,
+                version=facts.version,
+                serial=facts.serial,
+                supports_imap=facts.supports_imap(),
+                checked_at=now(),
+            ),
+        )
+    _audit(db, "test-connection", stored, target, result, started, context)
+    return result
+
+
+def read_host_key(stored: StoredDevice) -> tuple[str, str]:
+    """The key the device presents now, and its fingerprint.
+
+    :raises DeviceError: with a sentence when the device cannot be reached.
+    """
+    pinned = stored.host_key.key_line if stored.host_key else None
+    key_line = devsync.fetch_host_key(
+        stored.device.host, stored.device.port, prefer=pinned, device=stored.name
+    )
+    return key_line, devsync.fingerprint(key_line)
+
+
+def trust_host_key(
+    db: Database,
+    stored: StoredDevice,
+    key_line: str,
+    *,
+    replace_changed: bool = False,
+    context: Context = Context(),
+) -> str:
+    """Pin the key the administrator saw; returns its fingerprint.
+
+    :raises HostKeyRefused: when another key is pinned and replacing it was
+        not confirmed.
+    :raises ValueError: when ``key_line`` is not a public key.
+    """
+    fp = devsync.fingerprint(key_line)
+    old = stored.host_key
+    if old is not None and not same_key(old.key_line, key_line) and not replace_changed:
+        raise HostKeyRefused(
+            f"{stored.name} already has a trusted key ({old.fingerprint}); "
+            "replacing it needs your explicit confirmation."
+        )
+    inventory.trust_host_key(db, stored.id, key_line, fp)
+    comment = f"Trusted {fp}" + (f" in place of {old.fingerprint}" if old else "")
+    stamp = now()
+    audit.record(
+        db,
+        action="trust-host-key",
+        device_name=stored.name,
+        device_id=stored.id,
+        host=stored.device.host,
+        outcome="trusted",
+        comment=comment,
+        started_at=stamp,
+        finished_at=stamp,
+        source=context.source,
+        job_id=context.job_id,
+    )
+    return fp
+
+
+def commit_history(
+    db: Database, stored: StoredDevice, creds: CredentialStore
+) -> list[devsync.CommitEntry]:
+    """The device's commit history, newest first.
+
+    :raises DeviceError:
+    """
+    target = build_target(db, stored, creds, need_policy=False)
+    return devsync.get_commit_history(target)
+
+
+def import_device_version(
+    db: Database,
+    stored: StoredDevice,
+    creds: CredentialStore,
+    *,
+    context: Context = Context(),
+) -> ImportedVersion:
+    """Make the device's version of its policy a new revision of that policy.
+
+    The bindings found on the device for the policy replace the inventory's,
+    and what the device holds becomes the baseline for the next drift check.
+
+    :raises TargetError: when the device holds no such policy.
+    :raises DeviceError:
+    """
+    target = build_target(db, stored, creds)
+    current = store.get_policy(db, stored.device.policy_id)
+    device_name = (
+        stored.sync_state.policy_name if stored.sync_state else current.policy.name
+    )
+    started = now()
+    try:
+        managed = devsync.fetch_managed(target)
+    except DeviceError as exc:
+        failed = DeviceResult(stored.name, Outcome.FAILED, error=str(exc))
+        _clean(failed, creds, stored)
+        _audit(db, "import-device", stored, target, failed, started, context)
+        raise
+    found = readback.read_config(managed)
+    read = found.policy(device_name)
+    if read is None:
+        raise TargetError(
+            f"{stored.name} holds no anti-malware policy named {device_name}; "
+            "there is nothing to import."
+        )
+    policy = dataclasses.replace(read.policy, name=current.policy.name)
+    note = f"Imported from device {stored.name} on {started[:16].replace('T', ' ')}."
+    saved, changed = store.save_policy(db, current.id, policy, note)
+    bindings = tuple(
+        SecurityBinding(
+            b.from_zone, b.to_zone, b.policy_name, b.ssl_proxy_profile or ""
+        )
+        for b in found.bindings
+        if b.aamw_policy == device_name
+    )
+    bindings_changed = bindings != stored.device.bindings
+    if bindings_changed:
+        inventory.update_device(
+            db,
+            stored.id,
+            dataclasses.replace(stored.device, bindings=bindings),
+        )
+    inventory.record_sync_state(
+        db,
+        stored.id,
+        SyncState(
+            policy_name=device_name,
+            revision_id=saved.revision_id,
+            revision_label=revision_label(saved),
+            bindings=bindings,
+            managed_config=managed,
+            synced_at=now(),
+        ),
+    )
+    audit.record(
+        db,
+        action="import-device",
+        device_name=stored.name,
+        device_id=stored.id,
+        host=stored.device.host,
+        policy_name=saved.policy.name,
+        revision_label=revision_label(saved),
+        outcome="imported" if changed or bindings_changed else "no-change",
+        comment=note,
+        started_at=started,
+        finished_at=now(),
+        source=context.source,
+        job_id=context.job_id,
+    )
+    return ImportedVersion(
+        device=stored.name,
+        policy=saved,
+        changed=changed,
+        bindings_changed=bindings_changed,
+        unknown_fields=read.unknown_fields,
+        warnings=tuple(found.warnings) + tuple(read.warnings),
+    )
+
+
+# -- recording --------------------------------------------------------------------
+
+
+def audit_steps(events: Iterable[StepEvent]) -> list[AuditStep]:
+    """The steps worth keeping: each step's last event."""
+    events = list(events)
+    kept = []
+    for i, event in enumerate(events):
+        later = any(e.step == event.step for e in events[i + 1 :])
+        if event.status == "started" and later:
+            continue
+        kept.append(
+            AuditStep(
+                step=_value(event.step),
+                status=event.status,
+                message=event.message,
+                elapsed=event.elapsed,
+            )
+        )
+    return kept
+
+
+def _value(item) -> str:
+    return item.value if hasattr(item, "value") else str(item)
+
+
+def _emit(on_event, device: str, step, status: str) -> None:
+    if on_event is not None:
+        on_event(StepEvent(device, step, status, "", 0.0))
+
+
+def _secrets(stored: StoredDevice, creds: CredentialStore) -> list[str]:
+    found = [creds.get(stored.name) or ""] if stored.device.auth == "password" else []
+    return [s for s in found + creds.known_secrets() if s]
+
+
+def _clean(result: DeviceResult, creds: CredentialStore, stored: StoredDevice) -> None:
+    secrets = _secrets(stored, creds)
+    if result.error:
+        result.error = scrub(result.error, secrets)
+    for event in result.steps:
+        if event.message:
+            event.message = scrub(event.message, secrets)
+
+
+def _pin_first_key(
+    db: Database,
+    stored: StoredDevice,
+    result: DeviceResult,
+    accept_new: bool,
+    context: Context,
+) -> None:
+    if (
+        accept_new
+        and stored.host_key is None
+        and result.host_key
+        and result.outcome not in HOSTKEY_OUTCOMES
+    ):
+        trust_host_key(db, stored, result.host_key, context=context)
+        log.info("Trusted the first host key of %s", stored.name)
+
+
+def _remember_sync(
+    db: Database, stored: StoredDevice, target: DeviceTarget, result: DeviceResult
+) -> None:
+    if result.outcome is Outcome.UNKNOWN and result.commit_comment:
+        inventory.set_pending_comment(db, stored.id, result.commit_comment)
+        return
+    if result.outcome in IN_SYNC + (Outcome.ROLLED_BACK,) and stored.pending_comment:
+        inventory.set_pending_comment(db, stored.id, "")
+    if result.outcome not in IN_SYNC or result.managed_config is None:
+        return
+    policy = store.get_policy(db, stored.device.policy_id)
+    inventory.record_sync_state(
+        db,
+        stored.id,
+        SyncState(
+            policy_name=policy.policy.name,
+            revision_id=policy.revision_id,
+            revision_label=target.revision_label,
+            bindings=stored.device.bindings,
+            managed_config=result.managed_config,
+            synced_at=now(),
+        ),
+    )
+
+
+def _audit(
+    db: Database,
+    action: str,
+    stored: StoredDevice,
+    target: DeviceTarget,
+    result: DeviceResult,
+    started: str,
+    context: Context,
+    comment: str = "",
+) -> None:
+    audit.record(
+        db,
+        action=action,
+        device_name=stored.name,
+        device_id=stored.id,
+        host=stored.device.host,
+        policy_name=target.policies[0].name if target.policies else "",
+        revision_label=target.revision_label,
+        outcome=_value(result.outcome),
+        diff=result.diff or "",
+        comment=result.commit_comment or comment,
+        error=result.error or "",
+        steps=audit_steps(result.steps),
+        started_at=started,
+        finished_at=now(),
+        source=context.source,
+        job_id=context.job_id,
+    )

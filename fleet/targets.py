@@ -1,0 +1,137 @@
+"""Sync targets built from the inventory, its policies and the credentials."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlite_utils import Database
+
+import store
+from deviceio.render import Binding
+from deviceio.sync import Credentials, DeviceTarget
+from store.credentials import CredentialStore
+from store.devices import SecurityBinding, StoredDevice
+
+log = logging.getLogger(__name__)
+
+
+class TargetError(Exception):
+    """A device that cannot be contacted as it stands; the message says why."""
+
+
+class MissingPasswords(TargetError):
+    """Devices that log in with a password nobody has given yet."""
+
+    def __init__(self, devices: list[StoredDevice]):
+        self.devices = devices
+        names = ", ".join(d.name for d in devices)
+        super().__init__(f"Enter the password of {names}.")
+
+
+def revision_label(stored_policy: store.StoredPolicy) -> str:
+    """How a policy revision is named on devices and in the audit log."""
+    return f"{stored_policy.policy.name} r{stored_policy.revision_number}"
+
+
+def missing_passwords(
+    devices: Iterable[StoredDevice], creds: CredentialStore
+) -> list[StoredDevice]:
+    """The devices that need a password that is not known."""
+    return [d for d in devices if d.device.auth == "password" and not creds.has(d.name)]
+
+
+def credentials_for(stored: StoredDevice, creds: CredentialStore) -> Credentials:
+    """How to log in to the device.
+
+    :raises MissingPasswords: when its password is not known.
+    """
+    device = stored.device
+    if device.auth == "key_file":
+        return Credentials(key_file=device.key_file)
+    if device.auth == "agent":
+        return Credentials(use_agent=True)
+    password = creds.get(stored.name)
+    if password is None:
+        raise MissingPasswords([stored])
+    return Credentials(password=password)
+
+
+def build_target(
+    db: Database,
+    stored: StoredDevice,
+    creds: CredentialStore,
+    *,
+    need_policy: bool = True,
+) -> DeviceTarget:
+    """The sync target for a device: its policy, bindings and what to remove.
+
+    :param need_policy: False for work that only reads the device (tests,
+        host keys, commit history), which does not need a policy assigned.
+    :raises TargetError: when the device has no policy and one is needed.
+    :raises MissingPasswords:
+    """
+    device = stored.device
+    credentials = credentials_for(stored, creds)
+    policies: tuple[store.Policy, ...] = ()
+    bindings: tuple[Binding, ...] = ()
+    label = ""
+    if device.policy_id is None:
+        if need_policy:
+            raise TargetError(
+                f"{stored.name} has no policy assigned; choose one on its page "
+                "before syncing it."
+            )
+    else:
+        current = store.get_policy(db, device.policy_id)
+        policies = (current.policy,)
+        label = revision_label(current)
+        bindings = tuple(to_binding(b, current.policy.name) for b in device.bindings)
+    removed_policies, removed_bindings = _removals(stored, policies, bindings)
+    state = stored.sync_state
+    return DeviceTarget(
+        name=stored.name,
+        host=device.host,
+        port=device.port,
+        user=device.user,
+        credentials=credentials,
+        pinned_host_key=stored.host_key.key_line if stored.host_key else None,
+        policies=policies,
+        bindings=bindings,
+        removed_policies=removed_policies,
+        removed_bindings=removed_bindings,
+        last_synced=state.managed_config if state else None,
+        revision_label=label,
+        pending_comment=stored.pending_comment or None,
+    )
+
+
+def to_binding(binding: SecurityBinding, aamw_policy: str) -> Binding:
+    """The device-side form of an inventory binding."""
+    return Binding(
+        from_zone=binding.from_zone,
+        to_zone=binding.to_zone,
+        policy_name=binding.security_policy,
+        aamw_policy=aamw_policy,
+        ssl_proxy_profile=binding.ssl_proxy or None,
+    )
+
+
+def _removals(
+    stored: StoredDevice,
+    policies: tuple[store.Policy, ...],
+    bindings: tuple[Binding, ...],
+) -> tuple[tuple[str, ...], tuple[Binding, ...]]:
+    # what the last sync put on the device and the inventory no longer holds
+    state = stored.sync_state
+    if state is None:
+        return (), ()
+    names = {p.name for p in policies}
+    removed_policies = () if state.policy_name in names else (state.policy_name,)
+    keys = {b.key for b in bindings}
+    removed_bindings = tuple(
+        to_binding(b, state.policy_name)
+        for b in state.bindings
+        if (b.from_zone, b.to_zone, b.security_policy) not in keys
+    )
+    return removed_policies, removed_bindings

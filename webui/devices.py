@@ -1,0 +1,509 @@
+"""The device inventory pages: devices, passwords, host keys, tests, rollback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+import store
+from deviceio.errors import DeviceError
+from deviceio.sync import Outcome
+from fleet import actions
+from fleet.targets import MissingPasswords, TargetError
+from store import audit, inventory
+from store import devices as inv
+from store.credentials import CredentialStore
+from store.devices import AUTH_LABELS, Device, StoredDevice
+
+from .db import get_db
+from .jobs import JobRegistry
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("devices", __name__, url_prefix="/devices")
+
+CREDENTIALS = "imapdesk_credentials"
+JOBS = "imapdesk_jobs"
+SPARE_BINDING_ROWS = 2
+
+
+@bp.record_once
+def _install(state) -> None:
+    state.app.extensions.setdefault(CREDENTIALS, CredentialStore())
+    state.app.extensions.setdefault(JOBS, JobRegistry())
+
+
+def credentials() -> CredentialStore:
+    """The process's device passwords (keyring, or memory)."""
+    return current_app.extensions[CREDENTIALS]
+
+
+def jobs() -> JobRegistry:
+    return current_app.extensions[JOBS]
+
+
+def context() -> actions.Context:
+    return actions.Context(source="window")
+
+
+def load_device(device_id: int) -> StoredDevice:
+    return inv.get_device(get_db(), device_id)
+
+
+@bp.route("/")
+def index():
+    """The inventory."""
+    db = get_db()
+    return render_template(
+        "devices/index.html",
+        devices=inv.list_devices(db),
+        creds=credentials(),
+        auth_labels=AUTH_LABELS,
+    )
+
+
+@bp.route("/<int:device_id>")
+def show(device_id: int):
+    """One device: settings, facts, host key, last sync, recent attempts."""
+    db = get_db()
+    stored = load_device(device_id)
+    return render_template(
+        "devices/show.html",
+        stored=stored,
+        creds=credentials(),
+        auth_labels=AUTH_LABELS,
+        entries=audit.list_entries(db, device=stored.name, limit=10),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    """Add a device."""
+    return _edit(None)
+
+
+@bp.route("/<int:device_id>/edit", methods=["GET", "POST"])
+def edit(device_id: int):
+    """Change a device's settings."""
+    return _edit(load_device(device_id))
+
+
+def _edit(stored: StoredDevice | None):
+    db = get_db()
+    policies = store.list_policies(db)
+    if request.method == "GET":
+        return _render_form(stored, _form_values(stored, policies), {}, policies)
+    values = _read_form()
+    errors: dict[str, str] = {}
+    try:
+        device = Device.from_dict(values)
+    except store.ValidationError as exc:
+        errors = exc.errors
+    else:
+        if device.policy_id is None:
+            errors["policy_id"] = "Choose the policy this device should carry."
+    if errors:
+        return _render_form(stored, values, errors, policies), 400
+    try:
+        if stored is None:
+            saved = inv.create_device(db, device)
+        else:
+            saved = inv.update_device(db, stored.id, device)
+    except store.DuplicateName as exc:
+        return _render_form(stored, values, {"name": str(exc)}, policies), 400
+    _save_password(stored, saved, request.form.get("password", ""))
+    flash(f"Saved device {saved.name}.", "success")
+    return redirect(url_for("devices.show", device_id=saved.id))
+
+
+def _save_password(
+    before: StoredDevice | None, saved: StoredDevice, password: str
+) -> None:
+    creds = credentials()
+    if before is not None and before.name != saved.name:
+        creds.rename(before.name, saved.name)
+    if saved.device.auth != "password":
+        creds.forget(saved.name)
+        return
+    if password:
+        where = creds.save(saved.name, password)
+        if where == "memory":
+            flash(
+                "This computer has no keyring, so the password is kept in "
+                "memory only, until IMAP Desk closes.",
+                "info",
+            )
+
+
+def _form_values(
+    stored: StoredDevice | None, policies: list[store.StoredPolicy]
+) -> dict[str, Any]:
+    if stored is None:
+        only = policies[0].id if len(policies) == 1 else None
+        return {"port": "830", "auth": "password", "policy_id": only, "bindings": []}
+    d = stored.device
+    return {
+        "name": d.name,
+        "host": d.host,
+        "port": str(d.port),
+        "user": d.user,
+        "auth": d.auth,
+        "key_file": d.key_file,
+        "policy_id": d.policy_id,
+        "bindings": [b.to_dict() for b in d.bindings],
+    }
+
+
+def _read_form() -> dict[str, Any]:
+    form = request.form
+    bindings = []
+    for i in range(int(form.get("binding_rows", "0") or 0)):
+        row = {
+            key: form.get(f"b{i}_{key}", "").strip()
+            for key in ("from_zone", "to_zone", "security_policy", "ssl_proxy")
+        }
+        if any(row.values()):
+            bindings.append(row)
+    return {
+        "name": form.get("name", "").strip(),
+        "host": form.get("host", ""),
+        "port": form.get("port", ""),
+        "user": form.get("user", ""),
+        "auth": form.get("auth", "password"),
+        "key_file": form.get("key_file", ""),
+        "policy_id": form.get("policy_id") or None,
+        "bindings": bindings,
+    }
+
+
+def _render_form(stored, values, errors, policies):
+    rows = list(values.get("bindings", []))
+    rows += [{}] * SPARE_BINDING_ROWS
+    return render_template(
+        "devices/form.html",
+        stored=stored,
+        values=values,
+        errors=errors,
+        policies=policies,
+        binding_rows=rows,
+        auth_labels=AUTH_LABELS,
+        keyring=credentials().persistent,
+        has_password=stored is not None and credentials().has(stored.name),
+    )
+
+
+@bp.route("/<int:device_id>/delete", methods=["GET", "POST"])
+def delete(device_id: int):
+    """Remove a device (after a confirmation page)."""
+    stored = load_device(device_id)
+    if request.method == "GET":
+        return render_template("devices/delete.html", stored=stored)
+    inv.delete_device(get_db(), device_id)
+    credentials().forget(stored.name)
+    flash(f"Deleted device {stored.name}.", "success")
+    return redirect(url_for("devices.index"))
+
+
+@bp.route("/<int:device_id>/password", methods=["GET", "POST"])
+def password(device_id: int):
+    """Enter or replace a device's password."""
+    stored = load_device(device_id)
+    if request.method == "POST":
+        given = request.form.get("password", "")
+        if not given:
+            flash("Enter the password.", "error")
+        else:
+            where = credentials().save(stored.name, given)
+            kept = "in the keyring" if where == "keyring" else "in memory only"
+            flash(f"The password of {stored.name} is kept {kept}.", "success")
+            return redirect(url_for("devices.show", device_id=device_id))
+    return render_template(
+        "devices/password.html", stored=stored, keyring=credentials().persistent
+    )
+
+
+@bp.route("/<int:device_id>/test", methods=["POST"])
+def test(device_id: int):
+    """Connect to the device and show what it says of itself."""
+    db = get_db()
+    stored = load_device(device_id)
+    try:
+        result = actions.test_device(db, stored, credentials(), context=context())
+    except MissingPasswords:
+        flash("Enter the device's password first.", "warning")
+        return redirect(url_for("devices.password", device_id=device_id))
+    if result.outcome is Outcome.NO_CHANGE:
+        facts = result.facts
+        flash(
+            f"Connected to {facts.hostname}, {facts.model} running Junos "
+            f"{facts.version}, which supports IMAP policies."
+            if facts
+            else "Connected.",
+            "success",
+        )
+    elif result.outcome in actions.HOSTKEY_OUTCOMES:
+        return _hostkey_page(stored, result.host_key, result.error or "")
+    else:
+        flash(result.error or "The connection test failed.", "error")
+    return redirect(url_for("devices.show", device_id=device_id))
+
+
+@bp.route("/<int:device_id>/hostkey", methods=["POST"])
+def fetch_host_key(device_id: int):
+    """Read the key the device presents and ask whether to trust it."""
+    stored = load_device(device_id)
+    try:
+        key_line, _ = actions.read_host_key(stored)
+    except DeviceError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("devices.show", device_id=device_id))
+    return _hostkey_page(stored, key_line, "")
+
+
+def _hostkey_page(stored: StoredDevice, key_line: str | None, note: str):
+    if not key_line:
+        flash(note or "The device's host key could not be read.", "error")
+        return redirect(url_for("devices.show", device_id=stored.id))
+    from deviceio.hostkeys import fingerprint, same_key
+
+    pinned = stored.host_key
+    return render_template(
+        "devices/hostkey.html",
+        stored=stored,
+        key_line=key_line,
+        fingerprint=fingerprint(key_line),
+        key_type=key_line.split()[0],
+        changed=pinned is not None and not same_key(pinned.key_line, key_line),
+        same=pinned is not None and same_key(pinned.key_line, key_line),
+        next_url=request.form.get("next") or "",
+    )
+
+
+@bp.route("/<int:device_id>/hostkey/trust", methods=["POST"])
+def trust_host_key(device_id: int):
+    """Pin the key the administrator was shown; a new first key."""
+    return _trust(device_id, replace_changed=False)
+
+
+@bp.route("/<int:device_id>/hostkey/retrust", methods=["POST"])
+def retrust_host_key(device_id: int):
+    """Replace a pinned key by a changed one, after explicit confirmation."""
+    if request.form.get("confirm") != "yes":
+        flash(
+            "Tick the box to confirm that you checked the new fingerprint on "
+            "the device itself.",
+            "error",
+        )
+        stored = load_device(device_id)
+        return _hostkey_page(stored, request.form.get("key_line", ""), "")
+    return _trust(device_id, replace_changed=True)
+
+
+def _trust(device_id: int, replace_changed: bool):
+    stored = load_device(device_id)
+    key_line = request.form.get("key_line", "")
+    try:
+        fp = actions.trust_host_key(
+            get_db(),
+            stored,
+            key_line,
+            replace_changed=replace_changed,
+            context=context(),
+        )
+    except actions.HostKeyRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("devices.show", device_id=device_id))
+    except ValueError as exc:
+        abort(400, str(exc))
+    flash(f"Trusted the host key {fp} for {stored.name}.", "success")
+    next_url = request.form.get("next", "")
+    if next_url.startswith("/") and not next_url.startswith("//"):
+        return redirect(next_url)
+    return redirect(url_for("devices.show", device_id=device_id))
+
+
+@bp.route("/<int:device_id>/history")
+def history(device_id: int):
+    """The device's commit history, with a rollback preview for each entry."""
+    stored = load_device(device_id)
+    try:
+        entries = actions.commit_history(get_db(), stored, credentials())
+    except MissingPasswords:
+        flash("Enter the device's password first.", "warning")
+        return redirect(url_for("devices.password", device_id=device_id))
+    except DeviceError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("devices.show", device_id=device_id))
+    return render_template("devices/history.html", stored=stored, entries=entries)
+
+
+@bp.route("/<int:device_id>/rollback/preview", methods=["POST"])
+def preview_rollback(device_id: int):
+    """Show what ``rollback N`` would change, in a background job."""
+    stored = load_device(device_id)
+    n = _rollback_number()
+    return _start_rollback(stored, n, preview=True)
+
+
+@bp.route("/<int:device_id>/rollback", methods=["POST"])
+def rollback(device_id: int):
+    """Commit ``rollback N`` after its diff was shown and approved."""
+    stored = load_device(device_id)
+    n = _rollback_number()
+    preview = jobs().get(request.form.get("preview_job", ""))
+    result = preview.result_for(stored.name) if preview else None
+    if result is None or preview.data.get("n") != n:
+        abort(400, "Preview the rollback again before committing it.")
+    return _start_rollback(stored, n, preview=False, approved=result.diff)
+
+
+def _rollback_number() -> int:
+    try:
+        n = int(request.form.get("n", ""))
+    except ValueError:
+        abort(400, "Choose a commit to roll back to.")
+    if not 1 <= n <= 49:
+        abort(400, "A device keeps rollbacks 1 to 49.")
+    return n
+
+
+def _start_rollback(
+    stored: StoredDevice, n: int, preview: bool, approved: str | None = None
+):
+    creds = credentials()
+    if actions_missing(stored, creds):
+        flash("Enter the device's password first.", "warning")
+        return redirect(url_for("devices.password", device_id=stored.id))
+    db_path = current_app.config["DATABASE"]
+    minutes = _confirm_minutes()
+
+    def work(job):
+        db = store.connect(db_path)
+        try:
+            fresh = inv.get_device(db, stored.id)
+            return [
+                actions.rollback(
+                    db,
+                    fresh,
+                    creds,
+                    n,
+                    preview=preview,
+                    approved_diff=approved,
+                    confirm_minutes=minutes,
+                    on_event=job.on_event,
+                    context=actions.Context("window", job.id),
+                )
+            ]
+        finally:
+            db.close()
+
+    kind = "rollback-preview" if preview else "rollback"
+    verb = "Preview of" if preview else ""
+    title = f"{verb} rollback {n} on {stored.name}".strip()
+    job = jobs().start(
+        kind, title[0].upper() + title[1:], [stored.name], work, {"n": n}
+    )
+    job.data["device_id"] = stored.id
+    return redirect(url_for("sync.job", job_id=job.id))
+
+
+def _confirm_minutes() -> int:
+    try:
+        minutes = int(request.form.get("confirm_minutes", "5"))
+    except ValueError:
+        abort(400, "The confirmation time must be a number of minutes.")
+    if not 1 <= minutes <= 65535:
+        abort(400, "The confirmation time must be 1 to 65535 minutes.")
+    return minutes
+
+
+def actions_missing(stored: StoredDevice, creds: CredentialStore) -> bool:
+    return stored.device.auth == "password" and not creds.has(stored.name)
+
+
+@bp.route("/<int:device_id>/import-version", methods=["POST"])
+def import_version(device_id: int):
+    """Make the device's version of its policy the newest revision."""
+    stored = load_device(device_id)
+    try:
+        found = actions.import_device_version(
+            get_db(), stored, credentials(), context=context()
+        )
+    except MissingPasswords:
+        flash("Enter the device's password first.", "warning")
+        return redirect(url_for("devices.password", device_id=device_id))
+    except (TargetError, DeviceError) as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("devices.show", device_id=device_id))
+    name = found.policy.policy.name
+    if found.changed:
+        flash(
+            f"Saved the device's version of {name} as revision "
+            f"{found.policy.revision_number}.",
+            "success",
+        )
+    else:
+        flash(f"The device holds the same {name} as IMAP Desk.", "info")
+    if found.bindings_changed:
+        flash("The device's bindings replaced those of the inventory.", "info")
+    if found.unknown_fields:
+        flash(
+            "The device does not hold these settings, which kept their "
+            "defaults: " + ", ".join(sorted(found.unknown_fields)) + ".",
+            "warning",
+        )
+    for warning in found.warnings:
+        flash(warning, "warning")
+    return redirect(url_for("devices.show", device_id=device_id))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_csv():
+    """Import the inventory from a CSV file, all or nothing."""
+    problems: list[inventory.RowProblem] = []
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash("Choose a CSV file to import.", "error")
+        else:
+            try:
+                result = inventory.import_inventory(get_db(), upload.read())
+            except inventory.InvalidInventory as exc:
+                problems = exc.problems
+                flash(str(exc), "error")
+            else:
+                flash(
+                    f"Imported the inventory: {len(result.added)} devices added, "
+                    f"{len(result.updated)} updated.",
+                    "success",
+                )
+                return redirect(url_for("devices.index"))
+    return (
+        render_template(
+            "devices/import.html", problems=problems, columns=inventory.COLUMNS
+        ),
+        400 if problems else 200,
+    )
+
+
+@bp.route("/export.csv")
+def export_csv():
+    """Download the inventory as CSV (no passwords)."""
+    text = inventory.export_inventory(inv.list_devices(get_db()))
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="devices.csv"'},
+    )

@@ -1,0 +1,189 @@
+"""Work on devices that outlives a request: one background thread per job.
+
+A job is kept in memory under a random id; its page polls a JSON status
+endpoint for the progress of every device and the step each is at, and may
+ask it to stop (the cancel event is checked by the sync engine between
+steps). Jobs are forgotten when the application exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from deviceio.sync import DeviceResult, StepEvent
+
+log = logging.getLogger(__name__)
+
+MAX_JOBS = 50
+# about how many steps one device goes through, to size the progress bar
+EXPECTED_STEPS = {
+    "preview": 9,
+    "sync": 13,
+    "drift": 1,
+    "rollback-preview": 7,
+    "rollback": 11,
+}
+FINAL_STEPS = ("unlock",)
+
+
+@dataclass
+class DeviceProgress:
+    """Where one device of a job is."""
+
+    name: str
+    step: str = ""
+    status: str = "waiting"
+    message: str = ""
+    steps_seen: set[str] = field(default_factory=set)
+    finished: bool = False
+    outcome: str = ""
+
+
+@dataclass
+class Job:
+    """One batch of work on devices."""
+
+    id: str
+    kind: str
+    title: str
+    devices: dict[str, DeviceProgress]
+    data: dict[str, Any] = field(default_factory=dict)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.time)
+    results: list[DeviceResult] | None = None
+    error: str = ""
+    done: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def on_event(self, event: StepEvent) -> None:
+        """Record a step event from a worker thread."""
+        step = getattr(event.step, "value", str(event.step))
+        with self._lock:
+            progress = self.devices.get(event.device)
+            if progress is None:
+                return
+            progress.step = step
+            progress.status = event.status
+            progress.message = event.message
+            progress.steps_seen.add(step)
+            if step in FINAL_STEPS and event.status != "started":
+                progress.finished = True
+
+    def finish(self, results: list[DeviceResult] | None, error: str = "") -> None:
+        with self._lock:
+            self.results = results
+            self.error = error
+            for result in results or []:
+                progress = self.devices.get(result.device)
+                if progress is not None:
+                    progress.finished = True
+                    progress.outcome = getattr(
+                        result.outcome, "value", str(result.outcome)
+                    )
+        self.done.set()
+
+    @property
+    def running(self) -> bool:
+        return not self.done.is_set()
+
+    def result_for(self, name: str) -> DeviceResult | None:
+        for result in self.results or []:
+            if result.device == name:
+                return result
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The job's state for the status endpoint."""
+        expected = EXPECTED_STEPS.get(self.kind, 10)
+        with self._lock:
+            rows = []
+            shares = []
+            for p in self.devices.values():
+                share = 1.0 if p.finished else min(0.95, len(p.steps_seen) / expected)
+                shares.append(share)
+                rows.append(
+                    {
+                        "name": p.name,
+                        "step": p.step,
+                        "status": p.status,
+                        "message": p.message,
+                        "outcome": p.outcome,
+                        "percent": round(share * 100),
+                    }
+                )
+        done = self.done.is_set()
+        percent = 100 if done else round(100 * sum(shares) / max(1, len(shares)))
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "done": done,
+            "cancelling": self.cancel.is_set() and not done,
+            "percent": percent,
+            "error": self.error,
+            "devices": rows,
+        }
+
+
+class JobRegistry:
+    """The jobs of one application, newest kept, oldest finished ones dropped."""
+
+    def __init__(self) -> None:
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def start(
+        self,
+        kind: str,
+        title: str,
+        device_names: list[str],
+        work: Callable[[Job], list[DeviceResult]],
+        data: dict[str, Any] | None = None,
+    ) -> Job:
+        """Run ``work(job)`` in a new thread; its return value is the results."""
+        job = Job(
+            id=secrets.token_urlsafe(16),
+            kind=kind,
+            title=title,
+            devices={name: DeviceProgress(name) for name in device_names},
+            data=dict(data or {}),
+        )
+        with self._lock:
+            self._jobs[job.id] = job
+            self._prune()
+        thread = threading.Thread(
+            target=self._run, args=(job, work), name=f"job-{kind}", daemon=True
+        )
+        thread.start()
+        log.info("Started %s of %d devices", kind, len(device_names))
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def _run(self, job: Job, work: Callable[[Job], list[DeviceResult]]) -> None:
+        try:
+            results = work(job)
+        except Exception as exc:
+            log.error("The %s job failed", job.kind, exc_info=exc)
+            job.finish(
+                None,
+                "IMAP Desk met an unexpected problem and stopped this work; "
+                "the details are in the log.",
+            )
+            return
+        job.finish(results)
+
+    def _prune(self) -> None:
+        while len(self._jobs) > MAX_JOBS:
+            oldest = next((k for k, j in self._jobs.items() if not j.running), None)
+            if oldest is None:
+                return
+            del self._jobs[oldest]

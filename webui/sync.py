@@ -1,0 +1,267 @@
+"""Syncing from the window: choose devices, preview, confirm, watch, stop.
+
+Preview and sync run as background jobs (:mod:`webui.jobs`); the job page
+polls ``/sync/jobs/<id>/status`` to draw the progress and, when the job is
+done, shows each device's result. A sync is only started from a preview:
+it carries the diffs the administrator saw, and a device whose diff has
+changed since is previewed again instead of committed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+import store
+from deviceio.sync import Outcome, SyncOptions
+from fleet import actions
+from fleet.targets import TargetError, missing_passwords
+from store import devices as inv
+from store.devices import StoredDevice
+
+from .db import get_db
+from .devices import credentials, jobs
+from .jobs import Job
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("sync", __name__, url_prefix="/sync")
+
+
+@bp.route("/")
+def index():
+    """The devices to choose from, with their sync state."""
+    return render_template(
+        "sync/index.html",
+        devices=inv.list_devices(get_db()),
+        creds=credentials(),
+        selected=set(request.args.getlist("device", type=int)),
+    )
+
+
+@bp.route("/preview", methods=["POST"])
+def preview():
+    """Preview the selected devices, asking first for missing passwords."""
+    chosen = _chosen_devices()
+    overwrite = request.form.get("overwrite_drift") == "yes"
+    asked = _take_passwords(chosen)
+    missing = missing_passwords(chosen, credentials())
+    if missing:
+        return _password_page(chosen, missing, "sync.preview", overwrite, asked)
+    options = SyncOptions(preview_only=True, overwrite_drift=overwrite)
+    return _start_sync(chosen, options, "preview")
+
+
+@bp.route("/drift", methods=["POST"])
+def drift():
+    """Check every chosen device (all devices when none are) for drift."""
+    chosen = _chosen_devices(default_all=True)
+    asked = _take_passwords(chosen)
+    missing = missing_passwords(chosen, credentials())
+    if missing:
+        return _password_page(chosen, missing, "sync.drift", False, asked)
+    creds = credentials()
+    db_path = current_app.config["DATABASE"]
+    ids = [d.id for d in chosen]
+
+    def work(job: Job):
+        db = store.connect(db_path)
+        try:
+            fresh = [inv.get_device(db, i) for i in ids]
+            return actions.check_drift_all(
+                db,
+                fresh,
+                creds,
+                on_event=job.on_event,
+                cancel=job.cancel,
+                context=actions.Context("window", job.id),
+            )
+        finally:
+            db.close()
+
+    job = jobs().start(
+        "drift", "Drift check", [d.name for d in chosen], work, {"ids": ids}
+    )
+    return redirect(url_for("sync.job", job_id=job.id))
+
+
+@bp.route("/jobs/<job_id>/sync", methods=["POST"])
+def confirm(job_id: str):
+    """Sync the devices the administrator approved in a finished preview."""
+    preview_job = _job(job_id)
+    if preview_job.kind != "preview" or preview_job.running:
+        abort(400, "Only a finished preview can be synced.")
+    names = set(request.form.getlist("device"))
+    approved = {
+        r.device: r.diff
+        for r in preview_job.results or []
+        if r.device in names and r.outcome is Outcome.PREVIEWED
+    }
+    if not approved:
+        flash("Choose at least one previewed device to sync.", "error")
+        return redirect(url_for("sync.job", job_id=job_id))
+    db = get_db()
+    chosen = [inv.get_device_by_name(db, name) for name in approved]
+    try:
+        minutes = int(request.form.get("confirm_minutes", "5"))
+    except ValueError:
+        minutes = 0
+    if not 1 <= minutes <= 65535:
+        flash("The confirmation time must be 1 to 65535 minutes.", "error")
+        return redirect(url_for("sync.job", job_id=job_id))
+    options = SyncOptions(
+        confirm_minutes=minutes,
+        approved_diffs=approved,
+        all_or_nothing=request.form.get("all_or_nothing") == "yes",
+        overwrite_drift=preview_job.data.get("overwrite_drift", False),
+    )
+    return _start_sync(chosen, options, "sync")
+
+
+@bp.route("/jobs/<job_id>")
+def job(job_id: str):
+    """A job's progress, then its results."""
+    found = _job(job_id)
+    devices = {}
+    if not found.running:
+        db = get_db()
+        for name in found.devices:
+            try:
+                devices[name] = inv.get_device_by_name(db, name)
+            except store.NotFound:
+                continue
+    return render_template(
+        "sync/job.html",
+        job=found,
+        state=found.snapshot(),
+        devices=devices,
+        Outcome=Outcome,
+    )
+
+
+@bp.route("/jobs/<job_id>/status")
+def status(job_id: str):
+    """The job's progress as JSON, for the progress bar."""
+    return jsonify(_job(job_id).snapshot())
+
+
+@bp.route("/jobs/<job_id>/cancel", methods=["POST"])
+def cancel(job_id: str):
+    """Ask the job to stop; devices stop between steps, nothing half-done."""
+    found = _job(job_id)
+    if found.running:
+        found.cancel.set()
+        flash(
+            "Stopping: each device finishes its current step, then discards "
+            "its changes and unlocks.",
+            "info",
+        )
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(found.snapshot())
+    return redirect(url_for("sync.job", job_id=job_id))
+
+
+def _job(job_id: str) -> Job:
+    found = jobs().get(job_id)
+    if found is None:
+        abort(
+            404,
+            "This job is no longer known; jobs are forgotten when IMAP Desk "
+            "closes. The audit log keeps what each one did.",
+        )
+    return found
+
+
+def _chosen_devices(default_all: bool = False) -> list[StoredDevice]:
+    db = get_db()
+    ids = request.form.getlist("device", type=int)
+    if not ids and default_all:
+        return inv.list_devices(db)
+    if not ids:
+        abort(400, "Choose at least one device.")
+    return [inv.get_device(db, i) for i in dict.fromkeys(ids)]
+
+
+def _take_passwords(chosen: list[StoredDevice]) -> bool:
+    """Keep the passwords typed on the password page; True if it was sent."""
+    creds = credentials()
+    asked = False
+    for stored in chosen:
+        field = f"password_{stored.id}"
+        if field in request.form:
+            asked = True
+            if request.form[field]:
+                creds.save(stored.name, request.form[field])
+    return asked
+
+
+def _password_page(chosen, missing, endpoint, overwrite, asked):
+    if asked:
+        flash("Enter a password for every device listed.", "error")
+    return render_template(
+        "sync/passwords.html",
+        chosen=chosen,
+        missing=missing,
+        action=url_for(endpoint),
+        overwrite=overwrite,
+        keyring=credentials().persistent,
+    )
+
+
+def _check_targets(chosen: list[StoredDevice]) -> None:
+    unassigned = [d.name for d in chosen if d.device.policy_id is None]
+    if unassigned:
+        raise TargetError(
+            "Assign a policy to " + ", ".join(unassigned) + " before syncing."
+        )
+
+
+def _start_sync(chosen: list[StoredDevice], options: SyncOptions, kind: str):
+    try:
+        _check_targets(chosen)
+    except TargetError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("sync.index"))
+    creds = credentials()
+    db_path = current_app.config["DATABASE"]
+    ids = [d.id for d in chosen]
+
+    def work(job: Job):
+        db = store.connect(db_path)
+        try:
+            fresh = [inv.get_device(db, i) for i in ids]
+            return actions.sync_devices(
+                db,
+                fresh,
+                options,
+                creds,
+                on_event=job.on_event,
+                cancel=job.cancel,
+                context=actions.Context("window", job.id),
+            )
+        finally:
+            db.close()
+
+    count = len(chosen)
+    title = f"{'Preview' if kind == 'preview' else 'Sync'} of {count} device" + (
+        "s" if count != 1 else ""
+    )
+    data = {
+        "ids": ids,
+        "overwrite_drift": options.overwrite_drift,
+        "confirm_minutes": options.confirm_minutes,
+        "all_or_nothing": options.all_or_nothing,
+    }
+    started = jobs().start(kind, title, [d.name for d in chosen], work, data)
+    return redirect(url_for("sync.job", job_id=started.id))
