@@ -642,35 +642,54 @@ def _marked(mark: str, lines: Iterable[str]) -> list[str]:
     return [mark + line[1:] if line.startswith(" ") else mark + line for line in lines]
 
 
+_GROUP = "\x00group"
+
+
 def _compare(old, new, node, words, blocks) -> None:
     keys = set(key_tags(node, new)) | set(key_tags(node, old))
-    olds: dict[tuple, etree._Element] = {}
-    for child in _children(old):
-        if child.tag not in keys:
-            olds.setdefault(identity(child, child_node(node, child.tag)), child)
-    order: list[tuple] = []
-    seen: set[tuple] = set()
-    groups: set[str] = set()
-    for child in [*_children(new), *_children(old)]:
-        sub = child_node(node, child.tag)
+    befores, afters = _statements_of(old, node, keys), _statements_of(new, node, keys)
+    for ident in _merged_order(list(befores), list(afters)):
+        if ident[0] == _GROUP:
+            sub = befores.get(ident) or afters.get(ident)
+            _compare_group(old, new, sub, node, words, blocks)
+            continue
+        before, after = befores.get(ident), afters.get(ident)
+        el = after if after is not None else before
+        _compare_one(child_node(node, el.tag), before, after, node, words, blocks)
+
+
+def _statements_of(el, node, keys) -> dict[tuple, object]:
+    """Children by identity; a grouped list counts once, as its group."""
+    out: dict[tuple, object] = {}
+    for child in _children(el):
         if child.tag in keys:
             continue
+        sub = child_node(node, child.tag)
         if sub is not None and sub.grouped and sub is not node.hidden:
-            if child.tag not in groups:
-                groups.add(child.tag)
-                order.append(("group", sub))
-            continue
-        ident = identity(child, sub)
-        if ident in seen:
-            continue
-        seen.add(ident)
-        after = child if child.getparent() is new else None
-        order.append(("one", sub, olds.get(ident), after))
-    for item in order:
-        if item[0] == "group":
-            _compare_group(old, new, item[1], node, words, blocks)
+            out.setdefault((_GROUP, sub.tag), sub)
         else:
-            _compare_one(item[1], item[2], item[3], node, words, blocks)
+            out.setdefault(identity(child, sub), child)
+    return out
+
+
+def _merged_order(old: list, new: list) -> list:
+    """New statements in order, removed ones after their old predecessor."""
+    kept = set(new)
+    head: list = []
+    following: dict = {}
+    last = None
+    for ident in old:
+        if ident in kept:
+            last = ident
+        elif last is None:
+            head.append(ident)
+        else:
+            following.setdefault(last, []).append(ident)
+    order = list(head)
+    for ident in new:
+        order.append(ident)
+        order.extend(following.get(ident, ()))
+    return order
 
 
 def _compare_one(sub, before, after, node, words, blocks) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import logging
 import re
+import socket
 import time
 from typing import TYPE_CHECKING
 
@@ -209,6 +210,13 @@ class NetconfSession:
             parts.append(b"\n")
         parts.append(b"</rpc-reply>")
         return b"".join(parts)
+
+
+def close_transport(transport: paramiko.Transport) -> None:
+    """Close a connection now, waking its thread from a blocking read."""
+    with contextlib.suppress(OSError):
+        transport.sock.shutdown(socket.SHUT_RDWR)
+    transport.close()
 
 
 def _escape(value: str) -> str:

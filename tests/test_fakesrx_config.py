@@ -1,0 +1,156 @@
+"""The simulator's Junos configuration handling, without any network."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from tests.fakesrx import config as conf
+from tests.fakesrx.validate import edit_words
+
+BASE = """
+system { host-name srx-a; services { ssh; netconf { ssh; } } }
+interfaces { ge-0/0/0 { unit 0 { family { inet { address 10.0.0.1/24; } } } } }
+security {
+    zones {
+        security-zone trust {
+            host-inbound-traffic { system-services { ping; ssh; } }
+            interfaces { ge-0/0/1.0; }
+        }
+    }
+    policies {
+        from-zone trust to-zone untrust {
+            policy out {
+                match { source-address any; destination-address any;
+                        application [ junos-http junos-https ]; }
+                then { permit; }
+            }
+        }
+    }
+}
+"""
+
+
+@pytest.fixture
+def base():
+    return conf.parse_text(BASE)
+
+
+def test_text_and_set_round_trip(base):
+    assert conf.same(conf.parse_text(conf.to_text(base)), base)
+    rebuilt, warnings = conf.load_set(etree.Element("configuration"), conf.to_set(base))
+    assert warnings == []
+    assert conf.same(rebuilt, base)
+
+
+def test_set_lines_follow_junos_hierarchy(base):
+    sets = conf.to_set(base)
+    assert "set interfaces ge-0/0/0 unit 0 family inet address 10.0.0.1/24\n" in sets
+    assert (
+        "set security policies from-zone trust to-zone untrust policy out "
+        "match application junos-https\n"
+    ) in sets
+    assert "set security zones security-zone trust interfaces ge-0/0/1.0\n" in sets
+    policy = base.find("security/policies/policy")
+    assert policy.findtext("from-zone-name") == "trust"
+    assert policy.findtext("to-zone-name") == "untrust"
+
+
+def test_grouped_lists_print_in_one_block(base):
+    text = conf.to_text(base)
+    assert "system-services {\n                    ping;\n" in text
+    assert "application [ junos-http junos-https ];" in text
+
+
+def test_apply_macro(base):
+    path = "services advanced-anti-malware policy p1"
+    new, _ = conf.load_set(base, f'set {path} apply-macro imapdesk note "two words"\n')
+    data = new.find("services/advanced-anti-malware/policy/apply-macro/data")
+    assert (data.findtext("name"), data.findtext("value")) == ("note", "two words")
+    assert 'apply-macro imapdesk {\n                note "two words";' in conf.to_text(
+        new
+    )
+    assert conf.same(conf.parse_text(conf.to_text(new)), new)
+
+
+def test_compare_uses_junos_headers_and_markers(base):
+    new, _ = conf.load_set(
+        base,
+        "set system host-name srx-b\n"
+        "set security zones security-zone trust interfaces ge-0/0/2.0\n"
+        "delete interfaces ge-0/0/0\n",
+    )
+    assert conf.compare(base, new) == (
+        "\n[edit system]\n"
+        "-   host-name srx-a;\n"
+        "+   host-name srx-b;\n"
+        "[edit]\n"
+        "-   interfaces {\n"
+        "-       ge-0/0/0 {\n"
+        "-           unit 0 {\n"
+        "-               family {\n"
+        "-                   inet {\n"
+        "-                       address 10.0.0.1/24;\n"
+        "-                   }\n"
+        "-               }\n"
+        "-           }\n"
+        "-       }\n"
+        "-   }\n"
+        "[edit security zones security-zone trust interfaces]\n"
+        "+   ge-0/0/2.0;\n"
+    )
+    assert conf.compare(base, base) == "\n"
+
+
+def test_xml_merge_replace_and_delete_attributes(base):
+    change = etree.XML(
+        "<configuration><system><host-name>srx-c</host-name>"
+        '<services replace="replace"><ssh/></services></system>'
+        "<interfaces><interface><name>ge-0/0/0</name>"
+        '<unit operation="delete"><name>0</name></unit></interface></interfaces>'
+        "</configuration>"
+    )
+    new, warnings = conf.load_xml(base, change, "merge")
+    assert warnings == []
+    assert new.findtext("system/host-name") == "srx-c"
+    assert new.find("system/services/netconf") is None
+    assert new.find("interfaces/interface/unit") is None
+    assert new.findtext("interfaces/interface/name") == "ge-0/0/0"
+
+
+def test_filter_keeps_ancestors_and_selected_entries(base):
+    wanted = etree.XML(
+        "<configuration><security><zones><security-zone><name>trust</name>"
+        "</security-zone></zones></security></configuration>"
+    )
+    out = conf.filter_config(base, wanted)
+    assert [c.tag for c in out] == ["security"]
+    assert out.findtext("security/zones/security-zone/name") == "trust"
+    missing = etree.XML(
+        "<configuration><system><domain-name/></system></configuration>"
+    )
+    assert len(conf.filter_config(base, missing)) == 0
+
+
+def test_bad_input_raises_load_error(base):
+    with pytest.raises(conf.LoadError):
+        conf.load_set(base, "frobnicate system host-name x")
+    with pytest.raises(conf.LoadError):
+        conf.parse_text("system { host-name x; ")
+    with pytest.raises(conf.LoadError):
+        conf.load_set(base, "set security policies from-zone trust policy x")
+
+
+def test_yang_paths_become_edit_paths():
+    words, bad = edit_words(
+        "/configuration/security/policies/policy[from-zone-name='trust']"
+        "[to-zone-name='untrust']/policy[name='a']/then/permit"
+    )
+    assert words == [
+        "security",
+        "policies",
+        "from-zone trust to-zone untrust",
+        "policy a",
+        "then",
+    ]
+    assert bad == "permit"

@@ -1,0 +1,40 @@
+"""Ten simulated devices at once: how long starting and reaching them takes."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from jnpr.junos import Device
+
+pytest_plugins = ["tests.fakesrx.pytest_plugin"]
+
+
+def test_ten_devices_start_and_answer(fakesrx, record_property):
+    started = time.perf_counter()
+    fleet = fakesrx.many(10)
+    start_seconds = time.perf_counter() - started
+
+    def hostname(srx) -> str:
+        with Device(**fakesrx.pyez_args(srx)) as dev:
+            return dev.rpc.get_software_information().findtext("host-name")
+
+    started = time.perf_counter()
+    names = [hostname(srx) for srx in fleet]
+    serial_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        parallel = list(pool.map(hostname, fleet))
+    parallel_seconds = time.perf_counter() - started
+
+    assert names == parallel == [f"srx-{n}" for n in range(1, 11)]
+    assert len({srx.port for srx in fleet}) == 10
+    assert len({srx.fingerprint for srx in fleet}) == 10
+    record_property("start_seconds", round(start_seconds, 3))
+    record_property("connect_serial_seconds", round(serial_seconds, 3))
+    record_property("connect_parallel_seconds", round(parallel_seconds, 3))
+    print(
+        f"\nten devices: started in {start_seconds:.3f}s, opened and queried "
+        f"one by one in {serial_seconds:.2f}s, in parallel in {parallel_seconds:.2f}s"
+    )
