@@ -325,6 +325,8 @@ def _read_binding(
         warnings.append(f"{what} cannot be read: {exc}")
         return None
     _report_extra(element, _BINDING_STATEMENTS, what, warnings)
+    if element.get("inactive") == "inactive":
+        warnings.append(f"{what} is inactive on the device.")
     return binding
 
 

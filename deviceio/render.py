@@ -252,14 +252,7 @@ def render_load(
     bindings = list(bindings)
     removed_names = [_checked_removal(name) for name in removed_policies]
     removed_keys = [b.key for b in removed_bindings]
-    _check_unique([p.name for p in policies] + removed_names, "anti-malware policy")
-    _check_unique([b.key for b in bindings] + removed_keys, "security policy")
-    still_used = {b.aamw_policy for b in bindings} & set(removed_names)
-    if still_used:
-        raise ValueError(
-            f"The policy {sorted(still_used)[0]} is removed but a binding in the "
-            "same change still applies it."
-        )
+    _check_load(policies, bindings, removed_names, removed_keys)
     configuration = etree.Element("configuration")
     if policies or removed_names:
         aamw = _aamw(configuration)
@@ -272,13 +265,23 @@ def render_load(
         context.append(_marked(binding_element(binding), "replace"))
     for from_zone, to_zone, name in removed_keys:
         _zone_pair(configuration, from_zone, to_zone).append(_removal(name))
-    logger.debug(
-        "rendered %d policies, %d bindings, %d removals",
-        len(policies),
-        len(bindings),
-        len(removed_names) + len(removed_keys),
-    )
     return configuration
+
+
+def _check_load(
+    policies: list[Policy],
+    bindings: list[Binding],
+    removed_names: list[str],
+    removed_keys: list[tuple[str, str, str]],
+) -> None:
+    _check_unique([p.name for p in policies] + removed_names, "anti-malware policy")
+    _check_unique([b.key for b in bindings] + removed_keys, "security policy")
+    still_used = {b.aamw_policy for b in bindings} & set(removed_names)
+    if still_used:
+        raise ValueError(
+            f"The policy {sorted(still_used)[0]} is removed but a binding in the "
+            "same change still applies it."
+        )
 
 
 def _checked_removal(name: str) -> str:

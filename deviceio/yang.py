@@ -118,6 +118,23 @@ def validate(config: etree._Element | bytes, release: str) -> list[YangError]:
     return errors
 
 
+def schema_order(config: etree._Element | bytes, release: str) -> etree._Element:
+    """The namespaced services and security subtrees as libyang prints them.
+
+    libyang prints data in schema order, so comparing this with
+    :func:`namespaced_copy` shows whether statements follow the models' order.
+
+    :raises YangUnavailable: when yanglint or the models are missing.
+    :raises ValueError: when the configuration does not validate.
+    """
+    command = _command(release)
+    document = namespaced_copy(find_configuration(config))
+    result = _yanglint(command[:1] + ["-f", "xml"] + command[1:], document)
+    if result.returncode != 0:
+        raise ValueError(f"yanglint refused the configuration: {result.stderr}")
+    return etree.fromstring(result.stdout.encode("utf-8"))
+
+
 def namespaced_copy(configuration: etree._Element) -> etree._Element:
     """Return the services and security subtrees in the models' namespaces.
 
@@ -199,13 +216,15 @@ def _fill(target: etree._Element, source: etree._Element, namespace: str) -> Non
         )
 
 
-def _run_yanglint(command: list[str], document: etree._Element) -> list[YangError]:
+def _yanglint(
+    command: list[str], document: etree._Element
+) -> subprocess.CompletedProcess[str]:
     data = etree.tostring(document, xml_declaration=True, encoding="UTF-8")
     with tempfile.TemporaryDirectory(prefix="imapdesk-yang-") as tmp:
         path = Path(tmp) / "configuration.xml"
         path.write_bytes(data)
         try:
-            result = subprocess.run(
+            return subprocess.run(
                 [*command, str(path)],
                 capture_output=True,
                 text=True,
@@ -214,6 +233,12 @@ def _run_yanglint(command: list[str], document: etree._Element) -> list[YangErro
             )
         except OSError as exc:
             raise YangUnavailable(f"yanglint could not be run: {exc}") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise YangUnavailable("yanglint did not finish in time.") from exc
+
+
+def _run_yanglint(command: list[str], document: etree._Element) -> list[YangError]:
+    result = _yanglint(command, document)
     if result.returncode == 0:
         return _parse_output(result.stderr, only_warnings=True)
     errors = _parse_output(result.stderr + result.stdout, only_warnings=False)

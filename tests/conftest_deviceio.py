@@ -204,3 +204,22 @@ def policies(draw: st.DrawFn) -> Policy:
     except ValidationError:
         assume(False)
         raise
+
+
+_junos_names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", fullmatch=True)
+_addresses = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}", fullmatch=True)
+security_bindings = st.builds(
+    Binding,
+    from_zone=_junos_names,
+    to_zone=_junos_names,
+    policy_name=_junos_names,
+    aamw_policy=_junos_names,
+    ssl_proxy_profile=st.one_of(st.none(), _junos_names),
+    source_addresses=st.lists(_addresses, min_size=1, max_size=3, unique=True).map(
+        tuple
+    ),
+    destination_addresses=st.lists(_addresses, min_size=1, max_size=3, unique=True).map(
+        tuple
+    ),
+    applications=st.lists(_junos_names, min_size=1, max_size=3, unique=True).map(tuple),
+)

@@ -22,6 +22,7 @@ from tests.conftest_deviceio import (
     hostile_policy,
     policies,
     sample_bindings,
+    security_bindings,
 )
 
 HAND_WRITTEN = b"""<rpc-reply xmlns:junos="http://xml.juniper.net/junos/24.4R1/junos">
@@ -305,3 +306,22 @@ def test_generated_policies_validate_with_yang(sample):
     configuration = render_load(sample, bindings)
     assert_valid(configuration)
     assert [r.policy for r in read_config(configuration).policies] == sample
+
+
+@ROUND_TRIP
+@given(st.lists(security_bindings, max_size=5, unique_by=lambda b: b.key))
+def test_generated_bindings_round_trip_in_every_form(sample):
+    configuration = render_load([], sample)
+    forms = [
+        configuration,
+        junostext.parse_text(to_text(configuration)),
+        junostext.parse_set(to_set(configuration)),
+    ]
+    for form in forms:
+        result = read_config(form)
+        assert sorted(result.bindings, key=_order) == sorted(sample, key=_order)
+        assert result.warnings == ()
+
+
+def _order(binding: Binding) -> tuple[str, str, str]:
+    return binding.key

@@ -15,6 +15,7 @@ from deviceio import (
     render_load,
     render_policy,
     render_policy_deletion,
+    yang,
 )
 from deviceio.render import binding_element, policy_element
 from store.model import Policy
@@ -23,6 +24,7 @@ from tests.conftest_deviceio import (
     assert_valid,
     hostile_policy,
     limits_policy,
+    models_or_skip,
     sample_bindings,
 )
 
@@ -283,3 +285,19 @@ def test_yang_text_and_set_forms_parse_to_valid_xml():
     canonical = etree.tostring(configuration)
     assert etree.tostring(from_text) == canonical
     assert etree.tostring(from_set) == canonical
+
+
+def _module_order(document: etree._Element, module: str) -> list[str]:
+    (top,) = [e for e in document if etree.QName(e).localname == module]
+    return [etree.QName(e).localname for e in top.iter()]
+
+
+@pytest.mark.parametrize("release", yang.RELEASES)
+def test_statements_follow_the_models_order(release):
+    models_or_skip(release)
+    policy = hostile_policy(0, log_notifications=True, fallback_log=True)
+    configuration = render_load([policy], sample_bindings(policy.name))
+    ours = yang.namespaced_copy(configuration)
+    printed = yang.schema_order(configuration, release)
+    for module in ("services", "security"):
+        assert _module_order(ours, module) == _module_order(printed, module)
