@@ -458,3 +458,37 @@ def test_unexpected_error_is_a_calm_500(client, app, monkeypatch):
     assert response.status_code == 500
     assert "unexpected problem" in text(response)
     assert "boom" not in text(response) and "Traceback" not in text(response)
+
+
+def test_preview_shows_unsaved_edits_without_saving(client, app):
+    form = edit_form(
+        client,
+        app,
+        subject="Preview <me>",
+        learn_more_url="https://intranet.example/",
+        custom_link_text="More",
+    )
+    form["op"] = "preview"
+
+    response = client.post("/policies/1", data=form)
+
+    page = text(response)
+    assert response.status_code == 200
+    assert "Preview, not saved yet" in page
+    assert 'value="Preview &lt;me&gt;"' in page
+    srcdoc = re.search(r'srcdoc="([^"]*)"', page).group(1)
+    assert "Preview &amp;lt;me&amp;gt;" in srcdoc
+    assert "https://intranet.example/" in srcdoc
+    assert "sha256-" in response.headers["Content-Security-Policy"]
+    assert current(app).revision_number == 1
+
+
+def test_preview_of_invalid_edits_shows_the_errors(client, app):
+    form = edit_form(client, app, learn_more_url="javascript:alert(1)")
+    form["op"] = "preview"
+
+    response = client.post("/policies/1", data=form)
+
+    assert response.status_code == 422
+    assert "must start with http:// or https://" in text(response)
+    assert "<iframe" not in text(response)

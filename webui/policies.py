@@ -18,10 +18,12 @@ from flask import (
 )
 
 import store
-from store.model import LIMITS, Policy, ValidationError
+from store.model import Policy, ValidationError
 
-from . import forms
+from . import forms, messages, previews
 from .db import get_db
+from .previews import load_sample
+from .security import content_security_policy
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +149,7 @@ def _editor(stored: store.StoredPolicy | None):
 
     draft = forms.draft_from_form(forms.PolicyForm())
     op = request.form.get("op", "save")
-    if op != "save":
+    if op not in ("save", "preview"):
         focus = forms.apply_list_op(draft, op)
         if focus is None:
             abort(400, "The form asked for something this page does not do.")
@@ -159,6 +161,8 @@ def _editor(stored: store.StoredPolicy | None):
     form = forms.form_from_draft(draft)
     try:
         policy = Policy.from_dict(forms.policy_data(draft))
+        if op == "preview":
+            return _render_editor(stored, form, unsaved=True, preview=policy)
         saved = _save(stored, policy, draft)
     except ValidationError as exc:
         summary = forms.attach_errors(form, exc.errors)
@@ -207,19 +211,31 @@ def _render_editor(
     focus: str | None = None,
     summary: list[tuple[str, str]] | None = None,
     stale: store.StoredPolicy | None = None,
-):
+    preview: Policy | None = None,
+) -> Response:
     hints = [forms.hostname_hint(entry.data or "") for entry in form.servers.entries]
-    return render_template(
-        "policies/edit.html",
-        stored=stored,
-        form=form,
-        unsaved=unsaved,
-        focus=focus,
-        summary=summary or [],
-        stale=stale,
-        hostname_hints=hints,
-        limits=LIMITS,
+    message = None
+    if preview is not None:
+        message = messages.end_user_message(preview, load_sample())
+    response = Response(
+        render_template(
+            "policies/edit.html",
+            stored=stored,
+            form=form,
+            unsaved=unsaved,
+            focus="end-user-preview" if message else focus,
+            summary=summary or [],
+            stale=stale,
+            hostname_hints=hints,
+            preview=message and previews.describe("end-user", message),
+        )
     )
+    if message is not None:
+        # the preview frame inherits this page's policy (see previews.index)
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            style_hashes=(messages.EMAIL_CSS_HASH,)
+        )
+    return response
 
 
 def _base_revision(value: str | None) -> int:

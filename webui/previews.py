@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from email.message import EmailMessage
 
 from flask import (
     Blueprint,
@@ -50,7 +51,7 @@ def index(policy_id: int):
             return redirect(url_for("previews.index", policy_id=policy_id))
 
     previews = [
-        _preview(kind, messages.build_message(kind, stored.policy, sample))
+        describe(kind, messages.build_message(kind, stored.policy, sample))
         for kind in messages.KINDS
     ]
     response = Response(
@@ -60,6 +61,7 @@ def index(policy_id: int):
             form=form,
             previews=previews,
             sender=str(messages.SENDER),
+            placeholder=messages.ADMIN_PLACEHOLDER,
         ),
         status=status,
     )
@@ -95,7 +97,8 @@ def _sample_data(sample: messages.Sample) -> dict[str, str]:
     return data
 
 
-def _preview(kind: str, message) -> dict[str, object]:
+def describe(kind: str, message: EmailMessage) -> dict[str, object]:
+    """What the page shows of a message: headers, HTML and plain text."""
     return {
         "kind": kind,
         "title": messages.TITLES[kind],
