@@ -110,10 +110,9 @@ def _edit(stored: StoredDevice | None):
     try:
         device = Device.from_dict(values)
     except store.ValidationError as exc:
-        errors = exc.errors
-    else:
-        if device.policy_id is None:
-            errors["policy_id"] = "Choose the policy this device should carry."
+        errors = dict(exc.errors)
+    if values["policy_id"] is None:
+        errors["policy_id"] = "Choose the policy this device should carry."
     if errors:
         return _render_form(stored, values, errors, policies), 400
     try:
