@@ -150,3 +150,17 @@ def test_bundle_opens_its_window(bundle, tmp_path, xvfb_display):
     seen = json.loads(out.read_text())
     assert "polic" in seen["heading"].lower()
     assert seen["bridge"] == "function"
+
+
+def test_bundle_without_a_display_suggests_no_window(bundle, tmp_path):
+    result = subprocess.run(
+        [str(bundle / EXECUTABLE), "--data-dir", str(tmp_path / "data")],
+        env=window_env(tmp_path, None),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert "--no-window" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
