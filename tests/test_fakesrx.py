@@ -319,3 +319,41 @@ def _eventually(check, timeout: float = 2.0) -> bool:
             return True
         time.sleep(0.02)
     return check()
+
+
+def test_kill_session_frees_the_lock(fakesrx):
+    srx = fakesrx()
+    holder = open_device(fakesrx, srx)
+    Config(holder).lock()
+    with open_device(fakesrx, srx) as dev:
+        with pytest.raises(LockError) as caught:
+            Config(dev).lock()
+        pid = caught.value.rsp.findtext(".//session-id")
+        dev.rpc.kill_session(session_id=pid)
+        assert _eventually(lambda: srx.lock_owner is None)
+        assert Config(dev).lock()
+
+
+def test_pending_confirmed_commit_survives_restart(fakesrx):
+    state = fakesrx.state_dir("confirm")
+    srx = fakesrx(state_dir=state, minute_seconds=0.5)
+    with open_device(fakesrx, srx) as dev:
+        cu = Config(dev)
+        cu.load(POLICY_XML, format="xml", merge=True)
+        cu.commit(confirm=1)
+    srx.stop()
+
+    again = fakesrx(state_dir=state, minute_seconds=0.5)
+    assert again.confirm_pending
+    assert _eventually(lambda: not again.confirm_pending, timeout=3)
+    assert threshold(again) is None
+
+
+def test_standard_netconf_edit_config_and_validate(fakesrx):
+    srx = fakesrx()
+    with open_device(fakesrx, srx) as dev:
+        manager = dev._conn
+        manager.edit_config(target="candidate", config=f"<config>{POLICY_XML}</config>")
+        manager.validate(source="candidate")
+        manager.commit()
+    assert threshold(srx) == "7"

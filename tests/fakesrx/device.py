@@ -439,13 +439,19 @@ class Device:
                 self._arm_confirm(confirm_minutes, previous)
         logger.info("%s committed by %s", self.hostname, user)
 
-    def _arm_confirm(self, minutes: int, previous: bytes) -> None:
+    def _arm_confirm(self, minutes: float, previous: bytes) -> None:
         if self._confirm_timer is not None:
             self._confirm_timer.cancel()
         else:
             self._confirm_base = previous
-        delay = minutes * self.minute_seconds
-        timer = threading.Timer(delay, self._confirm_expired)
+        self._start_confirm_timer(minutes * self.minute_seconds)
+        if self.state_dir is not None:
+            _write_atomic(self.state_dir / "confirm-base.xml", self._confirm_base)
+            deadline = json.dumps({"deadline": self._confirm_deadline}).encode()
+            _write_atomic(self.state_dir / "confirm.json", deadline)
+
+    def _start_confirm_timer(self, delay: float) -> None:
+        timer = threading.Timer(max(delay, 0.0), self._confirm_expired)
         timer.daemon = True
         self._confirm_timer = timer
         self._confirm_deadline = time.time() + delay
@@ -457,6 +463,9 @@ class Device:
         self._confirm_timer = None
         self._confirm_base = None
         self._confirm_deadline = None
+        if self.state_dir is not None:
+            (self.state_dir / "confirm.json").unlink(missing_ok=True)
+            (self.state_dir / "confirm-base.xml").unlink(missing_ok=True)
 
     def _confirm_expired(self) -> None:
         with self._mutex:
@@ -466,8 +475,7 @@ class Device:
                 return
             base = etree.fromstring(self._confirm_base)
             self._confirm_timer = None
-            self._confirm_base = None
-            self._confirm_deadline = None
+            self._confirm()
             self._record(base, "root", "other", None, "rollback by commit confirmed")
             self._candidate = deepcopy(self._committed)
             self._save_candidate()
@@ -556,6 +564,12 @@ class Device:
             self._candidate = etree.fromstring(candidate.read_bytes())
         else:
             self._candidate = deepcopy(self._committed)
+        pending = self.state_dir / "confirm.json"
+        if pending.exists():
+            # a confirmed commit was pending when the device stopped
+            deadline = json.loads(pending.read_text())["deadline"]
+            self._confirm_base = (self.state_dir / "confirm-base.xml").read_bytes()
+            self._start_confirm_timer(deadline - time.time())
         return True
 
 

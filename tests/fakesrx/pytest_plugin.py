@@ -11,7 +11,7 @@ Register it in ``tests/conftest.py`` with
 
 Devices listen on free loopback ports, run in this process and are stopped
 after the test.  ``pyez_args`` gives PyEZ arguments that ignore the user's
-``~/.ssh/config``, agent and keys; ``verify_host_key=True`` adds a
+``~/.ssh/config``, SSH agent and keys; ``verify_host_key=True`` adds a
 known_hosts file holding the device's key.
 """
 

@@ -356,7 +356,7 @@ def commit_configuration(session, op):
     if confirmed:
         timeout = op.findtext("confirm-timeout") or op.findtext("{*}confirm-timeout")
         minutes = int(timeout) if timeout else 10
-    if op.find("at-time") is not None:
+    if op.find("at-time") is not None or op.find("{*}persist") is not None:
         raise RpcFailure(ErrorSpec("commit at a later time is not supported"))
     device.commit(
         session,
@@ -390,3 +390,30 @@ def commit_information(session, op):
         if entry["log"]:
             sub(history, "log", entry["log"])
     return [info]
+
+
+# -- standard NETCONF operations on the candidate ----------------------------
+
+
+@handles("edit-config")
+def edit_config(session, op):
+    if op.find("{*}target/{*}candidate") is None:
+        raise RpcFailure(
+            ErrorSpec("only the candidate can be edited", tag="invalid-value")
+        )
+    config = op.find("{*}config/{*}configuration")
+    if config is None:
+        raise RpcFailure(ErrorSpec("syntax error", bad_element="config"))
+    default = (op.findtext("{*}default-operation") or "merge").strip()
+    action = "override" if default == "replace" else "merge"
+    try:
+        session.srx.device.edit(session, lambda t: conf.load_xml(t, config, action))
+    except conf.LoadError as exc:
+        raise RpcFailure(ErrorSpec(exc.message, bad_element=exc.bad_element)) from exc
+    return ok()
+
+
+@handles("validate")
+def validate(session, op):
+    session.srx.device.commit(session, user=session.user, check=True)
+    return ok()

@@ -4,7 +4,7 @@ The checking itself is ``deviceio.yang.validate``; this module turns its
 findings into what Junos reports on a failed commit: an edit path in
 ``[edit ...]`` form, the offending statement and a message.  Results are
 cached by release and content, so fifty devices committing the same policy
-run yanglint once.
+run yanglint once, and at most two yanglint processes run at a time.
 """
 
 from __future__ import annotations
@@ -40,9 +40,11 @@ class Problem:
 class Validator:
     """Validates ``services`` and ``security`` of candidates for a release."""
 
-    def __init__(self) -> None:
+    def __init__(self, parallel: int = 2) -> None:
         self._cache: OrderedDict[tuple[str, bytes], list[Problem]] = OrderedDict()
+        self._running: dict[tuple[str, bytes], threading.Event] = {}
         self._lock = threading.Lock()
+        self._slots = threading.Semaphore(parallel)
 
     def check(self, config: etree._Element, release: str) -> list[Problem]:
         scope = etree.Element("configuration")
@@ -50,15 +52,28 @@ class Validator:
             for el in config.findall(tag):
                 scope.append(etree.fromstring(etree.tostring(el)))
         key = (release, canonical(scope))
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-        problems = _run(scope, release)
-        with self._lock:
-            self._cache[key] = problems
-            if len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
+        while True:
+            with self._lock:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    return self._cache[key]
+                running = self._running.get(key)
+                if running is None:
+                    done = self._running[key] = threading.Event()
+                    break
+            # another device is checking the same content: wait for its answer
+            running.wait()
+        try:
+            with self._slots:
+                problems = _run(scope, release)
+            with self._lock:
+                self._cache[key] = problems
+                if len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        finally:
+            with self._lock:
+                del self._running[key]
+            done.set()
         return problems
 
 
