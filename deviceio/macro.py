@@ -80,8 +80,10 @@ NOTIFY_VALUES = {
 }
 
 _PLAIN = frozenset(chr(c) for c in range(0x20, 0x7F)) - set("%\"\\'#;{}[]")
-_NUMBERED_RE = re.compile(r"(?P<prefix>[a-z-]+?)-(?P<number>\d{3})(?P<suffix>-[a-z]+)?")
-_PART_RE = re.compile(r"(?P<key>[a-z-]+)-part-(?P<number>\d{3})")
+_NUMBERED_RE = re.compile(
+    r"(?P<prefix>[a-z-]+?)-(?P<number>\d{3,})(?P<suffix>-[a-z]+)?"
+)
+_PART_RE = re.compile(r"(?P<key>[a-z-]+)-part-(?P<number>\d{3,})")
 
 
 @dataclass(frozen=True)

@@ -131,10 +131,13 @@ def read_saved(data: bytes | str) -> DeviceConfig:
     :raises ValueError: when the content is none of these
         (:class:`deviceio.junostext.ConfigSyntaxError` for bad text).
     """
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    try:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise ValueError("The file is not UTF-8 text.") from exc
     stripped = text.lstrip()
     if stripped.startswith("<"):
-        return read_config(text)
+        return read_config(data if isinstance(data, bytes) else text)
     if _looks_like_set(stripped):
         return read_config(junostext.parse_set(text))
     return read_config(junostext.parse_text(text))

@@ -78,10 +78,16 @@ def descend(element: etree._Element, *names: str) -> list:
 
 
 def parse_xml(data: bytes | str) -> etree._Element:
-    """Parse XML text safely (no entities, no network)."""
+    """Parse XML text safely (no entities, no network).
+
+    :raises ValueError: when the text is not well-formed XML.
+    """
     if isinstance(data, str):
         data = data.encode("utf-8")
-    return etree.fromstring(data, _PARSER)
+    try:
+        return etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"This is not well-formed XML: {exc}") from exc
 
 
 def find_configuration(source: etree._Element | bytes | str) -> etree._Element:

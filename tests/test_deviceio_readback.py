@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -325,3 +326,36 @@ def test_generated_bindings_round_trip_in_every_form(sample):
 
 def _order(binding: Binding) -> tuple[str, str, str]:
     return binding.key
+
+
+def test_namespaced_reply_reads_like_a_plain_one():
+    policy = hostile_policy(5)
+    plain = etree.tostring(render_load([policy], sample_bindings(policy.name)))
+    namespaced = plain.replace(
+        b"<configuration>",
+        b'<rpc-reply xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">'
+        b'<configuration xmlns="http://xml.juniper.net/xnm/1.1/xnm">',
+    ).replace(b"</configuration>", b"</configuration></rpc-reply>")
+    assert read_config(namespaced) == read_config(plain)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"<configuration><oops></configuration>", "not well-formed XML"),
+        (b'{"format": "imapdesk-policy"}', "no keyword"),
+        (b"\xff\xfe\x00", "not UTF-8"),
+        (b"<rpc-reply/>", "no <configuration>"),
+    ],
+)
+def test_read_saved_refuses_other_content(data, message):
+    with pytest.raises(ValueError, match=message):
+        read_saved(data)
+
+
+def test_read_saved_xml_with_declared_encoding():
+    policy = hostile_policy(6)
+    data = etree.tostring(
+        render_load([policy], []), xml_declaration=True, encoding="ISO-8859-1"
+    )
+    assert read_saved(data).policy(policy.name).policy == policy
