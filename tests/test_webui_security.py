@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
+import logging
 import re
+from urllib.parse import urlsplit
 
 import pytest
 
 from store.model import Policy
 from webui import create_app
+from webui.server import LocalServer
 
 from .webui_support import csrf_token, current, edit_form, text
 
@@ -171,3 +175,20 @@ def test_preview_frames_are_sandboxed_without_scripts(client):
     for frame in frames:
         assert re.search(r"\ssandbox[\s>]", frame)
         assert "allow-scripts" not in frame and "allow-same-origin" not in frame
+
+
+def test_server_log_leaves_out_the_launch_secret(data_dir, caplog):
+    server = LocalServer(create_app(data_dir))
+    server.start()
+    try:
+        with caplog.at_level(logging.INFO):
+            connection = http.client.HTTPConnection("127.0.0.1", server.port)
+            connection.request("GET", urlsplit(server.launch_url).path)
+            assert connection.getresponse().status == 302
+            connection.close()
+    finally:
+        server.shutdown()
+
+    secret = server.app.extensions["imapdesk_guard"].launch_secret
+    assert "/launch/(secret)" in caplog.text
+    assert secret not in caplog.text

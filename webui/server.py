@@ -6,11 +6,24 @@ import logging
 import threading
 
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .security import allowed_hosts
 
 log = logging.getLogger(__name__)
+
+
+class RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, logging the launch path without its secret."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.path
+        if path.startswith("/launch/"):
+            self.path = "/launch/(secret)"
+        try:
+            super().log_request(code, size)
+        finally:
+            self.path = path
 
 
 class LocalServer:
@@ -21,7 +34,9 @@ class LocalServer:
 
     def __init__(self, app: Flask, port: int = 0):
         self.app = app
-        self._server = make_server("127.0.0.1", port, app, threaded=True)
+        self._server = make_server(
+            "127.0.0.1", port, app, threaded=True, request_handler=RequestHandler
+        )
         self.port: int = self._server.server_port
         app.config["ALLOWED_HOSTS"] = allowed_hosts(self.port)
         self._thread: threading.Thread | None = None
