@@ -492,3 +492,26 @@ def test_preview_of_invalid_edits_shows_the_errors(client, app):
     assert response.status_code == 422
     assert "must start with http:// or https://" in text(response)
     assert "<iframe" not in text(response)
+
+
+def test_every_control_has_a_label(client, app):
+    form = edit_form(
+        client,
+        app,
+        server_scope="specific",
+        servers=["imap.example"],
+        administrators=[{"email": "soc@example.com"}],
+    )
+    form["op"] = "add-server"
+    pages = [text(client.post("/policies/1", data=form))]
+    pages += [text(client.get(url)) for url in ("/policies/1/previews/",)]
+
+    for page in pages:
+        controls = re.findall(r"<(?:input|select|textarea)\b[^>]*>", page)
+        assert controls
+        for control in controls:
+            if re.search(r'type="(hidden|radio)"', control):
+                continue
+            field_id = re.search(r'\sid="([^"]+)"', control).group(1)
+            wrapped = re.search(r"<label[^>]*>\s*" + re.escape(control), page)
+            assert wrapped or f'for="{field_id}"' in page, control

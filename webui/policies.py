@@ -63,7 +63,7 @@ def rename(policy_id: int):
     new_name = form.name.data or ""
     try:
         policy = Policy.from_dict({**stored.policy.to_dict(), "name": new_name})
-        saved, _ = store.save_policy(
+        saved, changed = store.save_policy(
             db,
             policy_id,
             policy,
@@ -79,7 +79,10 @@ def rename(policy_id: int):
         flash(str(exc), "error")
         form.base_revision.data = str(stored.revision_id)
     else:
-        flash(f"Renamed {stored.policy.name} to {saved.policy.name}.", "success")
+        if changed:
+            flash(f"Renamed {stored.policy.name} to {saved.policy.name}.", "success")
+        else:
+            flash("The name is unchanged, so no new revision was saved.", "info")
         return redirect(url_for("policies.edit", policy_id=policy_id))
     return render_template("policies/rename.html", stored=stored, form=form), 422
 
