@@ -13,8 +13,10 @@ is written bare; any other value is written in double quotes, inside which
 carriage return ``\\r``, a tab ``\\t``, and any other control or line
 separating character ``\\xHH``, ``\\uHHHH`` or ``\\UHHHHHHHH``. So a value
 never spans lines and never ends a statement or opens a new one; the parsers
-here undo exactly this escaping (and read ``\\c`` as ``c`` for any other
-character, as Junos does).
+here undo exactly this escaping and read ``\\c`` as ``c`` for any other
+character. The escapes other than ``\\"`` and ``\\\\`` are IMAP Desk's own,
+for display; values sent to a device never need them, since the apply-macro
+values are percent-encoded (see :mod:`deviceio.macro`).
 
 Load operations show as Junos does in text: ``replace:``, ``delete:`` and
 ``inactive:`` before a statement. In ``set`` form a replaced statement is a

@@ -18,8 +18,9 @@ deactivates one and ``active="active"`` activates it again.
 Statements are matched by tag and, for list entries, by their keys
 (``name``, or ``from-zone-name`` with ``to-zone-name``); the values of a
 leaf-list are matched by value. Without the schema, a repeated leaf is a
-leaf-list only when :data:`deviceio.tree.LEAF_LISTS` names it; new statements
-go to the end of their parent. Both configurations are left untouched.
+leaf-list only when :data:`deviceio.tree.LEAF_LISTS` names it. New statements
+go to the end of their parent: ``insert`` attributes are not honoured. Both
+configurations are left untouched.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Small helpers over Junos configuration XML as lxml elements.
+"""Lookups and copies over Junos configuration XML as lxml elements.
 
 Junos returns configuration without namespaces, but a reply may carry a
 default namespace or ``junos:`` attributes, so every lookup here goes by
