@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--release", default="24.4R1", help="YANG release")
     parser.add_argument("--minute-seconds", type=float, default=60.0)
     parser.add_argument("--no-validate", action="store_true")
+    parser.add_argument(
+        "--netconf-11", action="store_true", help="offer base:1.1 chunked framing"
+    )
     parser.add_argument("--fault", action="append", default=[], metavar="NAME[=V]")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -60,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         release=args.release,
         minute_seconds=args.minute_seconds,
         validate=not args.no_validate,
+        netconf_11=args.netconf_11,
         faults_factory=lambda: Faults.parse(args.fault),
     )
     for srx in devices:

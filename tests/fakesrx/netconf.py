@@ -3,7 +3,8 @@
 The server speaks base:1.0 end-of-message framing (``]]>]]>``) until both
 hellos are exchanged, then switches to base:1.1 chunked framing when both
 sides advertised ``urn:ietf:params:netconf:base:1.1`` (RFC 6242), exactly as
-ncclient decides on its side.
+ncclient decides on its side.  Junos offers base:1.1 only when configured
+for it, so a device offers it only when created with ``netconf_11=True``.
 """
 
 from __future__ import annotations

@@ -165,7 +165,9 @@ class FakeSRX:
         uncommitted shared candidate, so the device survives a restart.
     :param minute_seconds: how long a Junos minute lasts (commit confirmed).
     :param release: YANG release commits are validated against.
-    :param netconf_11: offer base:1.1 chunked framing in the hello.
+    :param netconf_11: offer base:1.1 chunked framing in the hello, as Junos
+        does once ``system services netconf rfc-compliant version-1.1`` is
+        configured; by default only base:1.0 (``]]>]]>``), as Junos does.
     """
 
     def __init__(
@@ -185,7 +187,7 @@ class FakeSRX:
         minute_seconds: float = 60.0,
         state_dir: str | Path | None = None,
         faults: Faults | None = None,
-        netconf_11: bool = True,
+        netconf_11: bool = False,
         base_config: str | None = None,
     ):
         self.host = host
