@@ -68,6 +68,66 @@
     });
   }
 
+  // Add and Remove in the IMAP Servers and Administrators lists post the
+  // whole form and the server answers with the page re-rendered, unsaved.
+  // With scripts on, only the list is swapped in from that answer, so the
+  // rest of the page, its scroll position and focus stay as they are. Any
+  // failure falls back to the ordinary round trip.
+  var LIST_OP = /^(add|remove)-(server|admin)(-\d+)?$/;
+
+  function swapList(form, button, list) {
+    var body = new FormData(form);
+    body.set("op", button.value);
+    return fetch(form.action, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+    })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("status " + response.status);
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var fresh = page.getElementById(list.id);
+        if (!fresh) {
+          throw new Error("no list in the answer");
+        }
+        list.replaceWith(fresh);
+        dirty = true;
+        if (button.value === "add-server") {
+          var specific = document.getElementById("server_scope-1");
+          if (specific) {
+            specific.checked = true;
+          }
+        }
+        var next = fresh.querySelector("[autofocus]");
+        if (next) {
+          next.focus();
+        }
+      });
+  }
+
+  function initListButtons() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest && event.target.closest("button[name=op]");
+      if (!button || !LIST_OP.test(button.value) || !button.form) {
+        return;
+      }
+      var list = button.closest("[data-list]");
+      if (!list || !window.fetch || !window.DOMParser) {
+        return;
+      }
+      event.preventDefault();
+      swapList(button.form, button, list).catch(function () {
+        submitting = true;
+        button.form.requestSubmit(button);
+      });
+    });
+  }
+
   // move focus to the error summary, so keyboard and screen reader users
   // land on what needs fixing
   function focusSummary() {
@@ -81,6 +141,7 @@
     initCounters();
     initGuard();
     initShortcuts();
+    initListButtons();
     focusSummary();
   });
 })();
