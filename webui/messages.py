@@ -20,7 +20,7 @@ import contextlib
 import hashlib
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email import policy as email_policy
 from email.headerregistry import Address
@@ -90,7 +90,7 @@ class Sample:
 
     @classmethod
     def from_dict(cls, data: Any) -> Sample:
-        """Check sample values; raise ValueError naming the first bad one.
+        """Check sample values, as typed into the preview page's form.
 
         :raises SampleError: mapping each wrong field to a message.
         """
@@ -103,7 +103,10 @@ class Sample:
                 values[key] = _check_sample_address(str(data.get(key, "")))
             except ValueError as exc:
                 errors[key] = str(exc)
-        for key, limit in (("subject", LIMITS["subject"]), ("attachment", 255)):
+        for key, limit in (
+            ("subject", LIMITS["subject"]),
+            ("attachment", ATTACHMENT_LIMIT),
+        ):
             text = str(data.get(key, ""))
             if len(text) > limit:
                 errors[key] = f"This text is longer than {limit} characters."
@@ -346,4 +349,4 @@ def with_defaults(data: Any) -> Sample:
     try:
         return Sample.from_dict({**Sample().to_dict(), **(data or {})})
     except (SampleError, TypeError):
-        return replace(Sample())
+        return Sample()
