@@ -161,6 +161,18 @@ def cmd_window(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Open the interface over simulated SRX devices and a throw-away folder."""
+    from fleet import demo
+
+    try:
+        with demo.running() as data_dir:
+            args.data_dir = str(data_dir)
+            return cmd_serve(args) if args.no_window else cmd_window(args)
+    except demo.DemoUnavailable as exc:
+        raise CommandError(str(exc)) from None
+
+
 def icon_path() -> Path | None:
     """The window icon, shipped with the interface's static files."""
     import webui
@@ -273,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=0, help="port (default: a free one)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="try IMAP Desk on simulated SRX devices, in a throw-away data folder",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("policies", parents=[common], help="list the policy names")
@@ -291,6 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="store it under this name instead")
     p.set_defaults(func=cmd_import)
 
+    # devices and sync; the module imports the device stack only when run
+    from fleet.cli import add_commands
+
+    add_commands(sub, common, _open_store)
+
     # a check for builds: the lazily imported parts are really in the bundle
     p = sub.add_parser("selfcheck", parents=[common])
     p.add_argument("--gui", action="store_true", help="import the window too")
@@ -305,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     if args.command is None:
         args.func = cmd_serve if args.no_window else cmd_window
+        if args.demo:
+            args.func = cmd_demo
     try:
         return args.func(args)
     except CommandError as exc:

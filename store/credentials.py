@@ -141,6 +141,19 @@ class CredentialStore:
             return [p for p in self._memory.values() if p]
 
 
+_process_store: CredentialStore | None = None
+_process_lock = threading.Lock()
+
+
+def process_store() -> CredentialStore:
+    """The credential store this process shares between window and commands."""
+    global _process_store
+    with _process_lock:
+        if _process_store is None:
+            _process_store = CredentialStore()
+        return _process_store
+
+
 def scrub(text: str, secrets: list[str]) -> str:
     """``text`` with every occurrence of each secret masked."""
     for secret in sorted(set(secrets), key=len, reverse=True):

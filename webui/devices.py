@@ -24,7 +24,7 @@ from fleet import actions
 from fleet.targets import MissingPasswords, TargetError
 from store import audit, inventory
 from store import devices as inv
-from store.credentials import CredentialStore
+from store.credentials import CredentialStore, process_store
 from store.devices import AUTH_LABELS, Device, StoredDevice
 
 from .db import get_db
@@ -41,7 +41,7 @@ SPARE_BINDING_ROWS = 2
 
 @bp.record_once
 def _install(state) -> None:
-    state.app.extensions.setdefault(CREDENTIALS, CredentialStore())
+    state.app.extensions.setdefault(CREDENTIALS, process_store())
     state.app.extensions.setdefault(JOBS, JobRegistry())
 
 

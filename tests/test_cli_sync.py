@@ -1,0 +1,237 @@
+"""The ``devices`` and ``sync`` commands, run as a user would run them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import store
+from store import audit
+from store import devices as inv
+
+from .desktop_support import ROOT
+
+pytest_plugins = ["tests.fakesrx.pytest_plugin"]
+
+PASSWORD = "fake-srx-password"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A home folder of its own, so logs and settings stay in the test."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+def run_app(home: Path, data_dir: Path, *args: str, password: str | None = PASSWORD):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("IMAPDESK_", "XDG_"))
+    }
+    env.update(
+        HOME=str(home),
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_DATA_HOME=str(home / "data"),
+        # this computer has no keyring, whatever the machine running the tests
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
+    if password is not None:
+        env["IMAPDESK_DEVICE_PASSWORD"] = password
+    return subprocess.run(
+        [sys.executable, "app.py", *args, "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def write_inventory(path: Path, devices) -> Path:
+    lines = ["name,host,port,user,policy,bindings"]
+    for srx in devices:
+        lines.append(
+            f"{srx.device.hostname},{srx.host},{srx.port},admin,imap-policy,"
+            "trust>untrust:imap-scan"
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def open_db(data_dir: Path):
+    return store.connect(data_dir / store.DB_FILENAME)
+
+
+def test_import_and_list(tmp_path, home, data_dir, fakesrx):
+    devices = fakesrx.many(2)
+    csv_file = write_inventory(tmp_path / "devices.csv", devices)
+
+    imported = run_app(home, data_dir, "devices", "import", str(csv_file))
+    listed = run_app(home, data_dir, "devices", "list")
+
+    assert imported.returncode == 0, imported.stderr
+    assert "2 devices added, 0 updated" in imported.stdout
+    assert listed.returncode == 0
+    lines = listed.stdout.splitlines()
+    assert lines[0].split()[:3] == ["NAME", "HOST", "USER"]
+    assert [line.split()[0] for line in lines[1:]] == ["srx-1", "srx-2"]
+    assert "not trusted" in listed.stdout
+
+
+def test_a_bad_file_is_reported_by_line_and_not_imported(tmp_path, home, data_dir):
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_text(
+        "name,host,port,user,policy\n"
+        "srx-1,192.0.2.1,,admin,imap-policy\n"
+        "srx-2,192.0.2.2,99999,admin,imap-policy\n"
+        "srx-3,,830,admin,nosuch\n"
+    )
+
+    result = run_app(home, data_dir, "devices", "import", str(csv_file))
+
+    assert result.returncode == 2
+    assert f"{csv_file}:3: NETCONF port:" in result.stderr
+    assert f"{csv_file}:4: Policy: there is no policy named 'nosuch'" in result.stderr
+    assert "nothing was changed" in result.stderr
+    listed = run_app(home, data_dir, "devices", "list")
+    assert len(listed.stdout.splitlines()) == 1
+
+
+def _import(tmp_path, home, data_dir, devices) -> None:
+    csv_file = write_inventory(tmp_path / "devices.csv", devices)
+    assert run_app(home, data_dir, "devices", "import", str(csv_file)).returncode == 0
+
+
+def test_sync_needs_trusted_keys(tmp_path, home, data_dir, fakesrx):
+    _import(tmp_path, home, data_dir, fakesrx.many(1))
+
+    result = run_app(home, data_dir, "sync", "--policy", "imap-policy")
+
+    assert result.returncode == 1
+    assert "srx-1: hostkey-unknown" in result.stdout
+    assert "0 of 1 devices in sync." in result.stdout
+
+
+def test_sync_with_accept_new_host_keys(tmp_path, home, data_dir, fakesrx):
+    devices = fakesrx.many(2)
+    _import(tmp_path, home, data_dir, devices)
+
+    first = run_app(
+        home, data_dir, "sync", "--policy", "imap-policy", "--accept-new-host-keys"
+    )
+    again = run_app(home, data_dir, "sync", "--policy", "imap-policy")
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "srx-1: commit ok" in first.stdout
+    assert "srx-2: synced" in first.stdout
+    assert "2 of 2 devices in sync." in first.stdout
+    assert again.returncode == 0, again.stdout
+    assert "srx-1: no-change" in again.stdout
+    db = open_db(data_dir)
+    try:
+        pinned = {d.name: d.host_key.fingerprint for d in inv.list_devices(db)}
+        assert pinned == {d.device.hostname: d.fingerprint for d in devices}
+        assert {e.source for e in audit.list_entries(db)} == {"cli"}
+    finally:
+        db.close()
+
+
+def test_preview_changes_nothing(tmp_path, home, data_dir, fakesrx):
+    (srx,) = fakesrx.many(1)
+    _import(tmp_path, home, data_dir, [srx])
+
+    result = run_app(
+        home,
+        data_dir,
+        "sync",
+        "--policy",
+        "imap-policy",
+        "--preview",
+        "--accept-new-host-keys",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "srx-1: previewed" in result.stdout
+    assert "imap-policy" in result.stdout
+    assert srx.device.running_config().find(".//advanced-anti-malware") is None
+
+
+def test_one_failure_makes_the_status_non_zero(tmp_path, home, data_dir, fakesrx):
+    good, bad = fakesrx.many(2)
+    _import(tmp_path, home, data_dir, [good, bad])
+    bad.faults.commit_error = "simulated commit failure"
+
+    result = run_app(
+        home,
+        data_dir,
+        "sync",
+        "--policy",
+        "imap-policy",
+        "--accept-new-host-keys",
+        "--each-on-its-own",
+    )
+
+    assert result.returncode == 1
+    assert "srx-1: synced" in result.stdout
+    assert "srx-2: failed" in result.stdout
+    assert "1 of 2 devices in sync." in result.stdout
+
+
+def test_a_changed_key_still_fails(tmp_path, home, data_dir, fakesrx):
+    devices = fakesrx.many(2)
+    _import(tmp_path, home, data_dir, devices)
+    first = run_app(
+        home, data_dir, "sync", "--policy", "imap-policy", "--accept-new-host-keys"
+    )
+    assert first.returncode == 0
+    devices[1].faults.wrong_host_key = True
+
+    result = run_app(
+        home,
+        data_dir,
+        "sync",
+        "--policy",
+        "imap-policy",
+        "--device",
+        "srx-2",
+        "--accept-new-host-keys",
+    )
+
+    assert result.returncode == 1
+    assert "srx-2: hostkey-changed" in result.stdout
+    db = open_db(data_dir)
+    try:
+        stored = inv.get_device_by_name(db, "srx-2")
+        assert stored.host_key.fingerprint == devices[1].fingerprint
+    finally:
+        db.close()
+
+
+def test_no_password_and_no_terminal_is_a_clear_error(
+    tmp_path, home, data_dir, fakesrx
+):
+    _import(tmp_path, home, data_dir, fakesrx.many(1))
+
+    result = run_app(home, data_dir, "sync", "--policy", "imap-policy", password=None)
+
+    assert result.returncode == 2
+    assert "No password for srx-1: set IMAPDESK_DEVICE_PASSWORD" in result.stderr
+
+
+def test_device_selection_is_checked(tmp_path, home, data_dir, fakesrx):
+    _import(tmp_path, home, data_dir, fakesrx.many(1))
+
+    unknown = run_app(home, data_dir, "sync", "--policy", "nosuch")
+    missing = run_app(
+        home, data_dir, "sync", "--policy", "imap-policy", "--device", "srx-9"
+    )
+
+    assert unknown.returncode == 2 and "no policy named 'nosuch'" in unknown.stderr
+    assert missing.returncode == 2 and "no device named 'srx-9'" in missing.stderr
