@@ -358,6 +358,7 @@ def commit_configuration(session, op):
         minutes = int(timeout) if timeout else 10
     if op.find("at-time") is not None or op.find("{*}persist") is not None:
         raise RpcFailure(ErrorSpec("commit at a later time is not supported"))
+    private = session.private is not None and bool(session.private.edits)
     device.commit(
         session,
         user=session.user,
@@ -366,6 +367,9 @@ def commit_configuration(session, op):
         log=op.findtext("log"),
     )
     results = element("commit-results")
+    if private and not check:
+        # a private commit first merges the private changes into the candidate
+        sub(results, "load-success")
     engine = sub(results, "routing-engine")
     ns = f"http://xml.juniper.net/junos/{session.srx.version}/junos"
     engine.set(f"{{{ns}}}style", "normal")
