@@ -1,0 +1,84 @@
+"""The device workflow in Debian's chromium: add, trust, preview, sync."""
+
+from __future__ import annotations
+
+import pytest
+from keyring.backends import fail
+
+from store.credentials import CredentialStore
+from webui import create_app
+from webui.devices import CREDENTIALS
+from webui.server import LocalServer
+
+from .test_browser import browser, submit  # noqa: F401  (the browser fixture)
+
+pytest_plugins = ["tests.fakesrx.pytest_plugin"]
+
+PASSWORD = "fake-srx-password"
+
+
+@pytest.fixture
+def server(data_dir):
+    app = create_app(data_dir)
+    app.extensions[CREDENTIALS] = CredentialStore(fail.Keyring())
+    server = LocalServer(app)
+    server.start()
+    yield server
+    server.shutdown()
+
+
+@pytest.mark.browser
+def test_add_trust_preview_and_sync(server, browser, fakesrx):  # noqa: F811
+    from playwright.sync_api import expect
+
+    srx = fakesrx(hostname="branch-1")
+    srx.faults.latency = 0.15  # slow enough to watch the progress bar move
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text) if message.type == "error" else None
+        ),
+    )
+    page.goto(server.launch_url)
+
+    submit(page, page.get_by_role("link", name="Devices"))
+    submit(page, page.get_by_role("link", name="Add device").first)
+    page.get_by_label("Name", exact=True).fill("branch-1")
+    page.get_by_label("Host", exact=True).fill(srx.host)
+    page.get_by_label("NETCONF port").fill(str(srx.port))
+    page.get_by_label("User", exact=True).fill("admin")
+    page.locator("#f-password").fill(PASSWORD)
+    page.get_by_label("Policy", exact=True).select_option(label="imap-policy")
+    page.get_by_label("From zone, row 1").fill("trust")
+    page.get_by_label("To zone, row 1").fill("untrust")
+    page.get_by_label("Security policy, row 1").fill("imap-scan")
+    submit(page, page.get_by_role("button", name="Save device"))
+    expect(page.get_by_role("heading", name="branch-1")).to_be_visible()
+
+    # choose the device with the keyboard and preview
+    submit(page, page.get_by_role("link", name="Preview a sync…"))
+    checkbox = page.get_by_role("checkbox", name="branch-1")
+    expect(checkbox).to_be_checked()
+    page.get_by_role("button", name="Preview").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.get_by_text(srx.fingerprint, exact=True)).to_be_visible(timeout=30_000)
+    submit(page, page.get_by_role("button", name="Trust this key"))
+
+    submit(page, page.get_by_role("button", name="Preview"))
+    progress = page.locator("#job-progress")
+    expect(progress).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirm the sync")).to_be_visible(
+        timeout=30_000
+    )
+    expect(page.get_by_text("Changes (show | compare)")).to_be_visible()
+    page.get_by_label("Confirm within (minutes)").fill("3")
+    submit(page, page.get_by_role("button", name="Sync", exact=True))
+    expect(page.locator(".outcome-synced")).to_be_visible(timeout=30_000)
+    expect(page.locator("#job-progress")).to_have_attribute("value", "100")
+
+    submit(page, page.get_by_role("link", name="This work in the audit log"))
+    expect(page.get_by_role("cell", name="synced")).to_be_visible()
+    assert not [p for p in problems if "Content Security Policy" in p], problems
