@@ -154,3 +154,21 @@ def test_yang_paths_become_edit_paths():
         "then",
     ]
     assert bad == "permit"
+
+
+def test_quoted_values_and_comments():
+    text = (
+        "/* written by hand */\n"
+        "system {\n"
+        '    root-authentication { encrypted-password "$6$abc"; ## SECRET-DATA\n'
+        "    }\n"
+        '    login { message "two\\nlines with \\"quotes\\""; }\n'
+        "}\n"
+    )
+    tree = conf.parse_text(text)
+    assert tree.findtext("system/root-authentication/encrypted-password") == "$6$abc"
+    message = tree.findtext("system/login/message")
+    assert message == 'two\\nlines with "quotes"'
+    assert conf.same(conf.parse_text(conf.to_text(tree)), tree)
+    rebuilt, _ = conf.load_set(etree.Element("configuration"), conf.to_set(tree))
+    assert conf.same(rebuilt, tree)

@@ -199,29 +199,33 @@ def load_xml(
 # -- tokens, set commands and curly-brace text -------------------------------
 
 _TOKEN = re.compile(
-    r'\s*(?:(?P<q>"(?:[^"\\]|\\.)*")|(?P<p>[{};\[\]])|(?P<w>[^\s{};\[\]"]+))'
+    r"(?P<nl>\n)|(?P<space>[ \t\r\f]+)|(?P<comment>/\*.*?\*/|#[^\n]*)"
+    r'|(?P<quoted>"(?:[^"\\]|\\.)*")|(?P<punct>[{};\[\]])'
+    r'|(?P<word>[^\s{};\[\]"]+)',
+    re.S,
 )
 
 
 def tokenize(text: str) -> Iterator[str]:
-    """Split Junos text into words, quoted strings and punctuation."""
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    for line in text.splitlines():
-        if line.lstrip().startswith("#"):
-            continue
-        pos = 0
-        while pos < len(line):
-            match = _TOKEN.match(line, pos)
-            if match is None or match.end() == pos:
-                break
-            pos = match.end()
-            if match.group("q") is not None:
-                yield "\x00" + re.sub(r"\\(.)", r"\1", match.group("q")[1:-1])
-            elif match.group("p") is not None:
-                yield match.group("p")
-            else:
-                yield match.group("w")
-        yield "\n"
+    """Split Junos text into words, quoted strings, punctuation and newlines.
+
+    Quoted strings come back with a leading NUL so that ``"set"`` stays a
+    value; comments (``/* */`` and ``#`` to the end of the line) are dropped.
+    """
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise LoadError("syntax error", bad_element=text[pos : pos + 20])
+        pos = match.end()
+        kind = match.lastgroup
+        if kind == "nl":
+            yield "\n"
+        elif kind == "quoted":
+            yield "\x00" + re.sub(r'\\(["\\])', r"\1", match.group()[1:-1])
+        elif kind in ("punct", "word"):
+            yield match.group()
+    yield "\n"
 
 
 def _word(token: str) -> str:
