@@ -28,7 +28,7 @@ from store.credentials import CredentialStore, process_store
 from store.devices import AUTH_LABELS, Device, StoredDevice
 
 from .db import get_db
-from .jobs import JobRegistry
+from .jobs import JobFailed, JobRegistry
 
 log = logging.getLogger(__name__)
 
@@ -405,6 +405,8 @@ def _start_rollback(
                     context=actions.Context("window", job.id),
                 )
             ]
+        except (TargetError, store.NotFound) as exc:
+            raise JobFailed(str(exc)) from None
         finally:
             db.close()
 

@@ -33,6 +33,10 @@ EXPECTED_STEPS = {
 FINAL_STEPS = ("unlock",)
 
 
+class JobFailed(Exception):
+    """Work that could not start; the message is shown to the administrator."""
+
+
 @dataclass
 class DeviceProgress:
     """Where one device of a job is."""
@@ -171,6 +175,9 @@ class JobRegistry:
     def _run(self, job: Job, work: Callable[[Job], list[DeviceResult]]) -> None:
         try:
             results = work(job)
+        except JobFailed as exc:
+            job.finish(None, str(exc))
+            return
         except Exception as exc:
             log.error("The %s job failed", job.kind, exc_info=exc)
             job.finish(

@@ -32,7 +32,7 @@ from store.devices import StoredDevice
 
 from .db import get_db
 from .devices import credentials, jobs
-from .jobs import Job
+from .jobs import Job, JobFailed
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,8 @@ def drift():
                 cancel=job.cancel,
                 context=actions.Context("window", job.id),
             )
+        except (TargetError, store.NotFound) as exc:
+            raise JobFailed(str(exc)) from None
         finally:
             db.close()
 
@@ -250,6 +252,8 @@ def _start_sync(chosen: list[StoredDevice], options: SyncOptions, kind: str):
                 cancel=job.cancel,
                 context=actions.Context("window", job.id),
             )
+        except (TargetError, store.NotFound) as exc:
+            raise JobFailed(str(exc)) from None
         finally:
             db.close()
 
