@@ -332,13 +332,16 @@ class JunosDriver:
         from ncclient.transport.errors import TransportError
 
         device = self.name
-        if isinstance(exc, ez.RpcTimeoutError | TimeoutExpiredError):
+        # PyEZ wraps a timeout in LockError or UnlockError: look at the causes
+        chain = _exception_chain(exc)
+        if any(isinstance(e, ez.RpcTimeoutError | TimeoutExpiredError) for e in chain):
             return RpcTimeout(
                 f"{device} did not answer {name} within {self.timeout:g} seconds.",
                 device=device,
                 rpc=name,
             )
-        if isinstance(exc, ez.ConnectClosedError | TransportError | OSError | EOFError):
+        lost = ez.ConnectClosedError | TransportError | OSError | EOFError
+        if any(isinstance(e, lost) for e in chain):
             return ConnectionLost(
                 f"The connection to {device} was lost during {name}.",
                 device=device,

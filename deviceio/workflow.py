@@ -157,6 +157,7 @@ class DeviceJob:
         self.ready = False
         self.loaded = False
         self.committed = False
+        self.verified = False
         self.finished = False
         self.pending_unconfirmed = False
         self._started = time.monotonic()
@@ -185,6 +186,11 @@ class DeviceJob:
             value = call()
         except Exception as exc:
             self._emit(step, "failed", _sentence(exc))
+            lost = isinstance(exc, RpcTimeout | ConnectionLost)
+            if lost and step != Step.COMMIT and self.driver is not None:
+                # replies may still arrive out of turn: drop the session, and
+                # Junos discards our uncommitted change and lock with it
+                self.driver.abandon()
             raise
         self._emit(step, "ok", done(value) if callable(done) else (done or start))
         return value
@@ -445,7 +451,7 @@ class DeviceJob:
                     lambda: self.driver.commit(self.comment, minutes),
                     "Committed; waiting for verification",
                 )
-            except RpcTimeout:
+            except (RpcTimeout, ConnectionLost):
                 if not self._commit_went_through():
                     return False
             self.committed = True
@@ -453,6 +459,7 @@ class DeviceJob:
                 "%s: committed %s (confirmed %d min)", self.name, self.comment, minutes
             )
             self._verify()
+            self.verified = True
             return True
         except CommitFailed as exc:
             self._finish(Outcome.FAILED, self._not_committed(exc))
@@ -494,14 +501,15 @@ class DeviceJob:
         self._emit(Step.VERIFY, "ok", "The device holds the intended configuration")
 
     def _commit_went_through(self) -> bool:
-        """After a commit timed out: read the history (on this session, where
-        the request waits behind the commit, else on a new one)."""
+        """After a commit timed out or lost its connection: read the history
+        (on this session, where the request waits behind the commit, else on
+        a new one) to learn whether it happened."""
         assert self.driver is not None
         history: list[CommitEntry] | None = None
         try:
             history = self._run(
                 Step.HISTORY,
-                "The commit did not answer in time; reading the commit history",
+                "The commit got no answer; reading the commit history",
                 self.driver.commit_history,
                 "Read",
             )
@@ -511,7 +519,7 @@ class DeviceJob:
         if history is None:
             self._finish(
                 Outcome.UNKNOWN,
-                f"{self.name} did not answer the commit in time and could not be "
+                f"{self.name} did not answer the commit and could not be "
                 "asked again. If the commit went through, the device rolls it "
                 f"back by itself within {self.options.confirm_minutes} minutes "
                 "because it is never confirmed; the next contact checks the "
@@ -521,7 +529,7 @@ class DeviceJob:
         if not any(self.token in e.comment + e.log for e in history):
             self._finish(
                 Outcome.FAILED,
-                f"{self.name} did not answer the commit in time and its commit "
+                f"{self.name} did not answer the commit and its commit "
                 "history does not show it: nothing was committed. If the device "
                 "finishes it later, it rolls it back by itself within "
                 f"{self.options.confirm_minutes} minutes since it is never "
@@ -529,6 +537,7 @@ class DeviceJob:
             )
             return False
         self._emit(Step.HISTORY, "ok", "The commit history shows the commit")
+        self.committed = True
         if not self.driver.locked:
             self._relock()
         return True
@@ -542,6 +551,7 @@ class DeviceJob:
             timeout=self.options.timeout,
             connect_timeout=self.options.connect_timeout,
         )
+        self._close_result()
         self.driver = driver
         try:
             self._run(Step.CONNECT, "Reconnecting", driver.open, "Connected")
@@ -601,22 +611,42 @@ class DeviceJob:
             self._finish(outcome, reason)
 
     def undo(self, reason: str) -> None:
-        """Load ``rollback 1`` and commit it, after ``commit confirmed``."""
+        """Take back our ``commit confirmed`` before it is confirmed.
+
+        The commit history says where our commit stands: when it is the
+        newest, ``rollback 1`` (the configuration before it) is loaded and
+        committed; when the device already rolled it back by itself there is
+        nothing to do; when someone committed after it, nothing is touched
+        and the outcome is ``UNKNOWN``.
+        """
         driver = self.driver
         assert driver is not None
+        self._emit(Step.ROLLBACK, "started", "Rolling back the commit")
         try:
-            self._run(
-                Step.ROLLBACK,
-                "Rolling back the commit",
-                lambda: (
-                    driver.load_rollback(1),
-                    driver.commit(f"{self.comment} rolled back"),
-                ),
-                "Rolled back",
-            )
+            history = driver.commit_history()
+            state, sentence = pending_state(history, self.comment, self.name)
+            ours = [e for e in history if self.token in e.comment + " " + e.log]
+            if ours and ours[0].sequence == 0 and state == Outcome.UNKNOWN:
+                driver.load_rollback(1)
+                driver.commit(f"{self.comment} rolled back")
+                note = "Rolled back"
+            elif state == Outcome.ROLLED_BACK:
+                note = "The device had already rolled the commit back by itself"
+            else:
+                self._emit(Step.ROLLBACK, "failed", sentence)
+                self._lost_after_commit(
+                    DeviceError(
+                        f"{reason}; the change could not be rolled back safely "
+                        f"({sentence})",
+                        device=self.name,
+                    )
+                )
+                return
         except Exception as exc:
+            self._emit(Step.ROLLBACK, "failed", _sentence(exc))
             self._lost_after_commit(exc)
             return
+        self._emit(Step.ROLLBACK, "ok", note)
         self.committed = False
         self.loaded = False
         if self.plan is not None:
@@ -806,13 +836,13 @@ def _two_phase(
     for job in ready:
         job._emit(Step.WAIT, "ok", "Every device passed commit check")
     list(pool.map(DeviceJob.commit, ready))
-    failed = [job for job in ready if not job.committed]
-    committed = [job for job in ready if job.committed]
+    failed = [job for job in ready if not job.verified]
+    verified = [job for job in ready if job.verified]
     if failed:
         names = _few([job.name for job in failed])
-        _abort_all(committed, f"Rolled back because {names} failed to commit")
+        _abort_all(verified, f"Rolled back because {names} failed to commit")
         return
-    list(pool.map(DeviceJob.confirm, committed))
+    list(pool.map(DeviceJob.confirm, verified))
 
 
 def _abort_all(
