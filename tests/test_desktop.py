@@ -249,6 +249,34 @@ def test_second_launch_brings_the_first_forward(tmp_path, xvfb_display):
     assert first.returncode == 0, stderr
 
 
+@pytest.mark.desktop
+def test_window_closes_cleanly_on_sigterm(tmp_path, xvfb_display):
+    ready = tmp_path / "ready"
+    script = write_script(
+        tmp_path / "idle.py",
+        f"""
+        open({str(ready)!r}, "w").close()
+        """,
+    )
+    window = subprocess.Popen(
+        app_command("--data-dir", str(tmp_path / "data")),
+        env=window_env(tmp_path, xvfb_display, IMAPDESK_TEST_SCRIPT=str(script)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(600):
+        if ready.exists() or window.poll() is not None:
+            break
+        time.sleep(0.1)
+    window.send_signal(signal.SIGTERM)
+    _, stderr = window.communicate(timeout=60)
+
+    assert ready.exists()
+    assert window.returncode == 0, stderr
+    assert "Server stopped" in stderr
+
+
 def test_second_launch_says_already_open_when_the_first_cannot_answer(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
