@@ -350,10 +350,11 @@ def _with_eval(policy: str) -> str:
 def _show_window(lock, server, icon) -> None:
     webview = _import_webview()
     api = DesktopApi()
-    tracker = GeometryTracker(geometry_path(), Geometry())
-    start = fit_to_screens(load_geometry(tracker.path), _screens(webview))
-    tracker.current = Geometry(**asdict(start))
-    origin = _primary_origin(webview)
+    screens = _screens(webview)
+    path = geometry_path()
+    start = fit_to_screens(load_geometry(path), screens)
+    tracker = GeometryTracker(path, start)
+    origin = _primary_origin(screens)
     window = webview.create_window(
         TITLE,
         server.launch_url,
@@ -413,12 +414,11 @@ def _screens(webview) -> list[tuple[int, int, int, int]]:
         return []
 
 
-def _primary_origin(webview) -> tuple[int, int]:
+def _primary_origin(screens: list[tuple[int, int, int, int]]) -> tuple[int, int]:
     # Qt places the window relative to the primary screen's corner
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or not screens:
         return (0, 0)
-    screens = _screens(webview)
-    return (screens[0][0], screens[0][1]) if screens else (0, 0)
+    return (screens[0][0], screens[0][1])
 
 
 def bring_forward(window, tracker: GeometryTracker) -> None:
