@@ -211,6 +211,30 @@ def test_device(
     return result
 
 
+def resolve_pending(
+    db: Database,
+    stored: StoredDevice,
+    creds: CredentialStore,
+    *,
+    context: Context = Context(),
+) -> DeviceResult:
+    """Find out what became of a sync whose outcome was unknown.
+
+    ``SYNCED`` (the device confirmed it), ``ROLLED_BACK``, ``FAILED`` (never
+    committed) or ``UNKNOWN`` while the device still waits for confirmation.
+    """
+    target = build_target(db, stored, creds)
+    started = now()
+    result = devsync.check_pending(target)
+    _clean(result, creds, stored)
+    if result.outcome is not Outcome.UNKNOWN and stored.pending_comment:
+        inventory.set_pending_comment(db, stored.id, "")
+    if result.outcome is Outcome.SYNCED:
+        _remember_sync(db, stored, target, result)
+    _audit(db, "check-pending", stored, target, result, started, context)
+    return result
+
+
 def read_host_key(stored: StoredDevice) -> tuple[str, str]:
     """The key the device presents now, and its fingerprint.
 
@@ -431,7 +455,8 @@ def _remember_sync(
     if result.outcome is Outcome.UNKNOWN and result.commit_comment:
         inventory.set_pending_comment(db, stored.id, result.commit_comment)
         return
-    if result.outcome in IN_SYNC + (Outcome.ROLLED_BACK,) and stored.pending_comment:
+    resolved = result.pending_outcome not in (None, Outcome.UNKNOWN)
+    if stored.pending_comment and (resolved or result.outcome in IN_SYNC):
         inventory.set_pending_comment(db, stored.id, "")
     if result.outcome not in IN_SYNC or result.managed_config is None:
         return

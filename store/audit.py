@@ -25,6 +25,7 @@ ACTIONS = (
     "rollback",
     "rollback-preview",
     "check-drift",
+    "check-pending",
     "import-device",
     "test-connection",
     "trust-host-key",

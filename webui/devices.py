@@ -259,6 +259,28 @@ def test(device_id: int):
     return redirect(url_for("devices.show", device_id=device_id))
 
 
+@bp.route("/<int:device_id>/pending", methods=["POST"])
+def check_pending(device_id: int):
+    """Read the commit history to learn what became of an unconfirmed sync."""
+    stored = load_device(device_id)
+    try:
+        result = actions.resolve_pending(
+            get_db(), stored, credentials(), context=context()
+        )
+    except MissingPasswords:
+        flash("Enter the device's password first.", "warning")
+        return redirect(url_for("devices.password", device_id=device_id))
+    except TargetError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("devices.show", device_id=device_id))
+    if result.outcome is Outcome.SYNCED:
+        flash("The earlier sync was confirmed: the device is in sync.", "success")
+    else:
+        category = "warning" if result.outcome is Outcome.UNKNOWN else "error"
+        flash(result.error or "The outcome is still not known.", category)
+    return redirect(url_for("devices.show", device_id=device_id))
+
+
 @bp.route("/<int:device_id>/hostkey", methods=["POST"])
 def fetch_host_key(device_id: int):
     """Read the key the device presents and ask whether to trust it."""

@@ -1,0 +1,93 @@
+"""A sync whose outcome is unknown is remembered and resolved later."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from keyring.backends import fail
+
+import store
+from deviceio.sync import Outcome, Step, SyncOptions
+from fleet import actions
+from store import audit
+from store import devices as inv
+from store.credentials import CredentialStore
+
+pytest_plugins = ["tests.fakesrx.pytest_plugin"]
+
+PASSWORD = "fake-srx-password"
+
+
+@pytest.fixture
+def creds() -> CredentialStore:
+    creds = CredentialStore(fail.Keyring())
+    creds.remember("srx-1", PASSWORD)
+    return creds
+
+
+def _device(db, srx) -> inv.StoredDevice:
+    store.ensure_default_policy(db)
+    stored = inv.create_device(
+        db,
+        inv.Device.from_dict(
+            {
+                "name": "srx-1",
+                "host": srx.host,
+                "port": srx.port,
+                "user": "admin",
+                "policy_id": 1,
+            }
+        ),
+    )
+    key = f"{srx.host_key.get_name()} {srx.host_key.get_base64()}"
+    inv.trust_host_key(db, stored.id, key, srx.fingerprint)
+    return inv.get_device(db, stored.id)
+
+
+def _lose_connection_at_confirm(srx):
+    def on_event(event):
+        if event.step == Step.CONFIRM and event.status == "started":
+            srx.faults.drop_at_rpc = "commit-configuration"
+
+    return on_event
+
+
+def _unknown_sync(db, srx, creds, minutes: int) -> inv.StoredDevice:
+    stored = _device(db, srx)
+    options = SyncOptions(confirm_minutes=minutes, timeout=2, connect_timeout=5)
+    [result] = actions.sync_devices(
+        db, [stored], options, creds, on_event=_lose_connection_at_confirm(srx)
+    )
+    assert result.outcome is Outcome.UNKNOWN, result.error
+    stored = inv.get_device(db, stored.id)
+    assert stored.pending_comment == result.commit_comment
+    srx.faults.clear()
+    return stored
+
+
+def test_a_later_sync_confirms_the_earlier_commit(db, fakesrx, creds):
+    srx = fakesrx(minute_seconds=2)
+    stored = _unknown_sync(db, srx, creds, minutes=5)
+
+    [result] = actions.sync_devices(db, [stored], SyncOptions(), creds)
+
+    assert result.outcome is Outcome.SYNCED, result.error
+    again = inv.get_device(db, stored.id)
+    assert again.pending_comment == ""
+    assert again.sync_state is not None
+
+
+def test_checking_after_the_device_rolled_back(db, fakesrx, creds):
+    srx = fakesrx(minute_seconds=0.25)
+    stored = _unknown_sync(db, srx, creds, minutes=4)
+    deadline = time.monotonic() + 20
+    while srx.confirm_pending:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+    result = actions.resolve_pending(db, stored, creds)
+
+    assert result.outcome is Outcome.ROLLED_BACK
+    assert inv.get_device(db, stored.id).pending_comment == ""
+    assert audit.list_entries(db, action="check-pending")[0].outcome == "rolled-back"
