@@ -235,3 +235,46 @@ def test_device_selection_is_checked(tmp_path, home, data_dir, fakesrx):
 
     assert unknown.returncode == 2 and "no policy named 'nosuch'" in unknown.stderr
     assert missing.returncode == 2 and "no device named 'srx-9'" in missing.stderr
+
+
+def test_demo_serves_simulated_devices_and_cleans_up(home):
+    import http.cookiejar
+    import re
+    import signal
+    import urllib.request
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("IMAPDESK_", "XDG_"))
+    }
+    env.update(HOME=str(home), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "--demo", "--no-window"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        demo_line = process.stdout.readline()
+        ready_line = process.stdout.readline()
+        folder = Path(re.search(r"data folder (\S+) is deleted", demo_line).group(1))
+        url = re.search(r"Open (\S+)", ready_line).group(1)
+        assert (folder / store.DB_FILENAME).exists()
+
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        opener.open(url, timeout=30).read()
+        page = opener.open(url.split("/launch/")[0] + "/devices/", timeout=30)
+        listing = page.read().decode()
+        for name in ("demo-paris", "demo-lyon", "demo-nice"):
+            assert name in listing
+        assert "no password yet" not in listing
+        assert "not trusted yet" in listing
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert not folder.exists()
