@@ -278,3 +278,41 @@ def test_demo_serves_simulated_devices_and_cleans_up(home):
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     assert not folder.exists()
+
+
+def test_sync_with_an_ssh_key_file_needs_no_password(tmp_path, home, data_dir, fakesrx):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    key_file = tmp_path / "id_ed25519"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    srx = fakesrx(password=None, public_key=public.decode())
+    csv_file = tmp_path / "keyed.csv"
+    csv_file.write_text(
+        "name,host,port,user,policy,auth,key_file\n"
+        f"srx-1,{srx.host},{srx.port},admin,imap-policy,key_file,{key_file}\n"
+    )
+    assert run_app(home, data_dir, "devices", "import", str(csv_file)).returncode == 0
+
+    result = run_app(
+        home,
+        data_dir,
+        "sync",
+        "--policy",
+        "imap-policy",
+        "--accept-new-host-keys",
+        password=None,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "srx-1: synced" in result.stdout
