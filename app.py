@@ -219,7 +219,7 @@ def cmd_policies(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write one policy in the chosen format."""
+    """Write one policy as a JSON policy file or as Junos configuration."""
     import store
 
     db = _open_store(args)
@@ -227,27 +227,112 @@ def cmd_export(args: argparse.Namespace) -> int:
         stored = store.get_policy_by_name(db, args.policy)
     except store.NotFound as exc:
         raise CommandError(str(exc)) from None
-    text = store.dumps_policy(stored.policy)
+    if args.format == "json":
+        if args.device:
+            raise CommandError("A JSON policy file holds no device bindings.")
+        text = store.dumps_policy(stored.policy)
+    else:
+        text = _junos_export(db, stored, args.format, args.device)
     _write_output(text, args.out)
     return 0
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    """Import a policy file as a new policy."""
+def _junos_export(db, stored, fmt: str, device_name: str | None) -> str:
+    # deviceio pulls in lxml; only these formats need it
     import store
+    from deviceio.render import export
+    from fleet.targets import to_binding
+    from store.devices import get_device_by_name
+
+    bindings = []
+    if device_name:
+        try:
+            device = get_device_by_name(db, device_name)
+        except store.NotFound as exc:
+            raise CommandError(str(exc)) from None
+        if device.device.policy_id != stored.id:
+            raise CommandError(
+                f"The device {device.name} is not assigned the policy "
+                f"{stored.policy.name}, so its bindings do not apply it."
+            )
+        bindings = [to_binding(b, stored.policy.name) for b in device.device.bindings]
+    try:
+        return export(stored.policy, bindings, fmt)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a policy file, or a policy from a saved device configuration."""
+    import store
+    from deviceio.savedfile import is_policy_file
 
     path = Path(args.file)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
-    db = _open_store(args)
-    try:
-        stored = store.import_policy(db, data, name=args.name)
-    except store.InvalidImport as exc:
-        raise CommandError(str(exc)) from None
+    if is_policy_file(data):
+        if args.policy:
+            raise CommandError(
+                "A policy file holds one policy; --policy chooses among the "
+                "policies of a device configuration."
+            )
+        db = _open_store(args)
+        try:
+            stored = store.import_policy(db, data, name=args.name)
+        except store.InvalidImport as exc:
+            raise CommandError(str(exc)) from None
+    else:
+        stored = _import_device_policy(args, data)
     print(f"Imported policy {stored.policy.name}.")
     return 0
+
+
+def _import_device_policy(args: argparse.Namespace, data: bytes):
+    import store
+    from deviceio.savedfile import DeviceFileError, read_device_file
+
+    try:
+        config = read_device_file(data)
+    except DeviceFileError as exc:
+        raise CommandError(str(exc)) from None
+    names = [found.policy.name for found in config.policies]
+    if args.policy:
+        chosen = config.policy(args.policy)
+        if chosen is None:
+            raise CommandError(
+                f"The file holds no policy named {args.policy}; it holds "
+                f"{', '.join(names)}."
+            )
+    elif len(names) > 1:
+        raise CommandError(
+            f"The file holds {len(names)} policies ({', '.join(names)}); "
+            "choose one with --policy NAME."
+        )
+    else:
+        chosen = config.policies[0]
+    policy = chosen.policy
+    if args.name:
+        try:
+            policy = store.Policy.from_dict({**policy.to_dict(), "name": args.name})
+        except store.ValidationError as exc:
+            raise CommandError(f"The name is not valid: {exc.errors['name']}") from None
+    for warning in chosen.warnings:
+        print(f"imapdesk: {warning}", file=sys.stderr)
+    if chosen.unknown_fields:
+        labels = [store.model.LABELS[f] for f in sorted(chosen.unknown_fields)]
+        print(
+            "imapdesk: the file does not hold these settings, so they take "
+            f"their defaults: {', '.join(labels)}.",
+            file=sys.stderr,
+        )
+    note = f"Imported from the device configuration {Path(args.file).name}."
+    db = _open_store(args)
+    try:
+        return store.create_policy(db, policy, note)
+    except store.DuplicateName as exc:
+        raise CommandError(f"{exc} Import it under another name with --name.") from None
 
 
 def _write_output(text: str, out: str | None) -> None:
@@ -295,17 +380,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("policies", parents=[common], help="list the policy names")
     p.set_defaults(func=cmd_policies)
 
-    p = sub.add_parser("export", parents=[common], help="write one policy to a file")
+    p = sub.add_parser(
+        "export",
+        parents=[common],
+        help="write one policy as a policy file or as Junos configuration",
+    )
     p.add_argument("--policy", required=True, metavar="NAME")
-    p.add_argument("--format", default="json", choices=["json"])
+    p.add_argument("--format", default="json", choices=["json", "xml", "set", "text"])
+    p.add_argument(
+        "--device",
+        metavar="DEVICE",
+        help="add the security policies that apply it on this device (not json)",
+    )
     p.add_argument(
         "--out", metavar="FILE", help="file to write (default: standard output)"
     )
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("import", parents=[common], help="import a policy file")
+    p = sub.add_parser(
+        "import",
+        parents=[common],
+        help="import a policy file, or a policy from a saved device configuration",
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--name", help="store it under this name instead")
+    p.add_argument(
+        "--policy",
+        metavar="NAME",
+        help="the policy to take from a device configuration holding several",
+    )
     p.set_defaults(func=cmd_import)
 
     # devices and sync; the module imports the device stack only when run
