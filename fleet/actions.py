@@ -82,14 +82,18 @@ def sync_devices(
     :raises TargetError: (or MissingPasswords) before any device is contacted.
     """
     targets = [build_target(db, d, creds) for d in devices]
+    # the revisions being sent, even if a policy is saved while this runs
+    revisions = [store.get_policy(db, d.device.policy_id).revision_id for d in devices]
     started = now()
     results = devsync.run_sync(targets, options, on_event, cancel)
     action = "preview" if options.preview_only else "sync"
-    for stored, target, result in zip(devices, targets, results, strict=True):
+    for stored, target, revision, result in zip(
+        devices, targets, revisions, results, strict=True
+    ):
         _clean(result, creds, stored)
         _pin_first_key(db, stored, result, options.accept_new_host_key, context)
         if not options.preview_only:
-            _remember_sync(db, stored, target, result)
+            _remember_sync(db, stored, target, result, revision)
         _audit(db, action, stored, target, result, started, context)
     return results
 
@@ -230,7 +234,8 @@ def resolve_pending(
     if result.outcome is not Outcome.UNKNOWN and stored.pending_comment:
         inventory.set_pending_comment(db, stored.id, "")
     if result.outcome is Outcome.SYNCED:
-        _remember_sync(db, stored, target, result)
+        # the pending commit carried an earlier revision; which one is not kept
+        _remember_sync(db, stored, target, result, None)
     _audit(db, "check-pending", stored, target, result, started, context)
     return result
 
@@ -450,7 +455,11 @@ def _pin_first_key(
 
 
 def _remember_sync(
-    db: Database, stored: StoredDevice, target: DeviceTarget, result: DeviceResult
+    db: Database,
+    stored: StoredDevice,
+    target: DeviceTarget,
+    result: DeviceResult,
+    revision_id: int | None,
 ) -> None:
     if result.outcome is Outcome.UNKNOWN and result.commit_comment:
         inventory.set_pending_comment(db, stored.id, result.commit_comment)
@@ -460,13 +469,12 @@ def _remember_sync(
         inventory.set_pending_comment(db, stored.id, "")
     if result.outcome not in IN_SYNC or result.managed_config is None:
         return
-    policy = store.get_policy(db, stored.device.policy_id)
     inventory.record_sync_state(
         db,
         stored.id,
         SyncState(
-            policy_name=policy.policy.name,
-            revision_id=policy.revision_id,
+            policy_name=target.policies[0].name,
+            revision_id=revision_id,
             revision_label=target.revision_label,
             bindings=stored.device.bindings,
             managed_config=result.managed_config,

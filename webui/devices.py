@@ -404,7 +404,7 @@ def _start_rollback(
     stored: StoredDevice, n: int, preview: bool, approved: str | None = None
 ):
     creds = credentials()
-    if actions_missing(stored, creds):
+    if _needs_password(stored, creds):
         flash("Enter the device's password first.", "warning")
         return redirect(url_for("devices.password", device_id=stored.id))
     db_path = current_app.config["DATABASE"]
@@ -435,10 +435,8 @@ def _start_rollback(
     kind = "rollback-preview" if preview else "rollback"
     verb = "Preview of" if preview else ""
     title = f"{verb} rollback {n} on {stored.name}".strip()
-    job = jobs().start(
-        kind, title[0].upper() + title[1:], [stored.name], work, {"n": n}
-    )
-    job.data["device_id"] = stored.id
+    data = {"n": n, "device_id": stored.id}
+    job = jobs().start(kind, title[0].upper() + title[1:], [stored.name], work, data)
     return redirect(url_for("sync.job", job_id=job.id))
 
 
@@ -452,7 +450,7 @@ def _confirm_minutes() -> int:
     return minutes
 
 
-def actions_missing(stored: StoredDevice, creds: CredentialStore) -> bool:
+def _needs_password(stored: StoredDevice, creds: CredentialStore) -> bool:
     return stored.device.auth == "password" and not creds.has(stored.name)
 
 
