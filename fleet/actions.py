@@ -451,7 +451,6 @@ def _pin_first_key(
         and result.outcome not in HOSTKEY_OUTCOMES
     ):
         trust_host_key(db, stored, result.host_key, context=context)
-        log.info("Trusted the first host key of %s", stored.name)
 
 
 def _remember_sync(

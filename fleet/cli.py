@@ -12,6 +12,7 @@ never from an argument, which other users could read in the process list.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import threading
@@ -202,6 +203,10 @@ def cmd_sync(args: argparse.Namespace, open_store: OpenStore) -> int:
 
     if not 1 <= args.confirm_minutes <= 65535:
         raise CliError("--confirm-minutes must be 1 to 65535.")
+    if not args.verbose:
+        # the progress lines say what happened; every NETCONF message is noise
+        for name in ("ncclient", "paramiko"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     db = open_store(args)
     try:
         chosen = _select(db, args.policy, args.device)
