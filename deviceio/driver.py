@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -159,6 +160,7 @@ class JunosDriver:
             except Exception as exc:
                 raise self._connect_error(exc, key) from exc
         dev.timeout = self.timeout
+        _send_without_polling(dev)
         self._dev = dev
         self._cu = Config(dev)
         logger.debug("%s: NETCONF session open", self.name)
@@ -533,6 +535,39 @@ class JunosDriver:
         finally:
             transport.close()
             sock.close()
+
+
+def _send_without_polling(dev: Device) -> None:
+    """Write requests straight to the SSH channel from the calling thread.
+
+    ncclient's session thread looks at its send queue only between 0.1 s
+    waits for incoming data, so every RPC waits up to 0.1 s before it leaves.
+    paramiko lets one thread write a channel while another reads it, so the
+    request is framed and written here instead. Left as it is when the
+    session does not have the shape of ncclient 0.7's.
+    """
+    from ncclient.transport import session as nc_session
+    from ncclient.transport.errors import TransportError
+
+    session = getattr(getattr(dev, "_conn", None), "_session", None)
+    channel = getattr(session, "_channel", None)
+    if session is None or channel is None or not hasattr(session, "_base"):
+        logger.debug("ncclient session not recognised; keeping its send queue")
+        return
+    lock = threading.Lock()
+
+    def send(message: str) -> None:
+        if not session.connected:
+            raise TransportError("Not connected to NETCONF server")
+        data = message.encode("utf-8")
+        if session._base == nc_session.NetconfBase.BASE_11:
+            data = b"\n#%d\n%s%s" % (len(data), data, nc_session.END_DELIM)
+        else:
+            data += nc_session.MSG_DELIM
+        with lock:
+            channel.sendall(data)
+
+    session.send = send
 
 
 def _exception_chain(exc: BaseException) -> list[BaseException]:

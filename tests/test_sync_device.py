@@ -263,3 +263,13 @@ def test_drift_elsewhere_is_ignored(fakesrx):  # noqa: F811
     srx.commit_external_change("set system host-name renamed")
     result = sync.check_drift(synced(target, first.managed_config))
     assert result.outcome == Outcome.NO_CHANGE
+
+
+def test_sync_over_base_10_framing(fakesrx):  # noqa: F811
+    srx = fakesrx(netconf_11=False)
+    before = srx.running_config()
+    target = make_target(srx)
+    [result] = sync.run_sync([target])
+    assert result.outcome == Outcome.SYNCED, result.error
+    assert_exact(srx, target, before)
+    assert_clean(srx)
