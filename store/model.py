@@ -207,6 +207,9 @@ def check_url(value: str) -> str:
 
 def check_text(key: str, value: str, *, multiline: bool = False) -> str:
     """Check a free-text field against its limit and character rules."""
+    if multiline:
+        # browsers send CRLF; a line break counts as one character
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
     limit = LIMITS[key]
     if len(value) > limit:
         raise ValueError(f"This text is longer than {limit} characters.")
@@ -216,7 +219,7 @@ def check_text(key: str, value: str, *, multiline: bool = False) -> str:
         raise ValueError(
             "This text must be one line, without line breaks or control characters."
         )
-    return value.replace("\r\n", "\n").replace("\r", "\n") if multiline else value
+    return value
 
 
 def check_profile(value: str) -> str:

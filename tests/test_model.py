@@ -196,3 +196,9 @@ def test_round_trip_through_dict():
         }
     )
     assert Policy.from_dict(policy.to_dict()) == policy
+
+
+def test_crlf_counts_as_one_character_against_the_limit():
+    limit = LIMITS["custom_message"]
+    text = "a\r\n" * (limit // 2)
+    assert len(Policy.from_dict({"custom_message": text}).custom_message) == limit

@@ -51,8 +51,9 @@ def create_app(
     finally:
         db.close()
 
-    csrf.init_app(app)
+    # the launch guard runs first, so a stranger learns nothing from CSRF errors
     init_security(app, LaunchGuard(launch_secret))
+    csrf.init_app(app)
     app.teardown_appcontext(close_db)
 
     from . import views
