@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import about, audit, devices, errors, history, policies, previews, sync
+from . import about, audit, devices, errors, history, junos, policies, previews, sync
 from .templating import init_templating
 
 BLUEPRINTS = (
     policies.bp,
     history.bp,
     previews.bp,
+    junos.bp,
     devices.bp,
     sync.bp,
     audit.bp,
