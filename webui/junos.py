@@ -65,13 +65,9 @@ _checks: OrderedDict[str, tuple[ReleaseCheck, ...]] = OrderedDict()
 _checks_lock = threading.Lock()
 
 
-@bp.app_context_processor
-def enforcement_helpers() -> dict[str, Any]:
-    """Let every template mark a setting with where it takes effect."""
-    return {"enforcement_of": _enforcement_of}
-
-
-def _enforcement_of(field: str) -> tuple[str, str, str] | None:
+@bp.app_template_global()
+def enforcement_of(field: str) -> tuple[str, str, str] | None:
+    """Where a policy field takes effect: (place, marker text, explanation)."""
     found = macro.ENFORCEMENT.get(field)
     if found is None:
         return None
