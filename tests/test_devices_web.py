@@ -463,3 +463,26 @@ def _new_ed25519_pem() -> str:
         serialization.PrivateFormat.OpenSSH,
         serialization.NoEncryption(),
     ).decode()
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "https://x"])
+def test_trust_never_redirects_elsewhere(client, token, creds, fakesrx, target):
+    srx = fakesrx()
+    device_id = add_device(client, token, srx)
+    key_line = f"{srx.host_key.get_name()} {srx.host_key.get_base64()}"
+
+    response = client.post(
+        f"/devices/{device_id}/hostkey/trust",
+        data={"csrf_token": token, "key_line": key_line, "next": target},
+    )
+
+    assert response.headers["Location"] == f"/devices/{device_id}"
+
+
+def test_a_bad_key_line_is_refused(client, token, creds, fakesrx):
+    device_id = add_device(client, token, fakesrx())
+    response = client.post(
+        f"/devices/{device_id}/hostkey/trust",
+        data={"csrf_token": token, "key_line": "ssh-ed25519 not-base64!"},
+    )
+    assert response.status_code == 400

@@ -350,7 +350,8 @@ def _trust(device_id: int, replace_changed: bool):
         abort(400, str(exc))
     flash(f"Trusted the host key {fp} for {stored.name}.", "success")
     next_url = request.form.get("next", "")
-    if next_url.startswith("/") and not next_url.startswith("//"):
+    # only a path of this application: never another site
+    if next_url.startswith("/") and not next_url.startswith(("//", "/\\")):
         return redirect(next_url)
     return redirect(url_for("devices.show", device_id=device_id))
 
