@@ -486,3 +486,30 @@ def test_a_bad_key_line_is_refused(client, token, creds, fakesrx):
         data={"csrf_token": token, "key_line": "ssh-ed25519 not-base64!"},
     )
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        ("reject_credentials", "password"),
+        ("netconf_disabled", "netconf"),
+        ("refuse_connections", "refused"),
+    ],
+)
+def test_connection_failures_are_explained(client, token, creds, fakesrx, fault, words):
+    srx = fakesrx()
+    device_id = add_device(client, token, srx)
+    key_line = f"{srx.host_key.get_name()} {srx.host_key.get_base64()}"
+    client.post(
+        f"/devices/{device_id}/hostkey/trust",
+        data={"csrf_token": token, "key_line": key_line},
+    )
+    setattr(srx.faults, fault, True)
+
+    response = client.post(f"/devices/{device_id}/test", data={"csrf_token": token})
+    page = text(client.get(response.headers["Location"]))
+
+    alert = re.search(r'<div class="alert alert-error"[^>]*>(.*?)</div>', page, re.S)
+    assert alert, page
+    assert words in alert.group(1).lower()
+    assert alert.group(1).strip().endswith(".")
