@@ -350,16 +350,16 @@ def _write_output(text: str, out: str | None) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    data_dir_help = (
+        "folder for the database (default: your user data folder, or IMAPDESK_DATA_DIR)"
+    )
     common = argparse.ArgumentParser(add_help=False)
+    # no default, so that a command keeps a --data-dir given before its name
     common.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="folder for the database (default: your user data folder, or "
-        "IMAPDESK_DATA_DIR)",
+        "--data-dir", metavar="DIR", default=argparse.SUPPRESS, help=data_dir_help
     )
-    parser = argparse.ArgumentParser(
-        prog="app.py", description=__doc__.splitlines()[0], parents=[common]
-    )
+    parser = argparse.ArgumentParser(prog="app.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument(
         "--no-window",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import app
 import store
 from deviceio import render, yang
 from store import devices as inv
@@ -356,3 +357,20 @@ def test_policy_option_is_refused_for_a_policy_file(home, data_dir, db, tmp_path
     result = run_app(home, data_dir, "import", str(path), "--policy", "x")
 
     assert "--policy chooses among" in one_sentence_error(result)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--data-dir", "D", "export", "--policy", "p"],
+        ["export", "--policy", "p", "--data-dir", "D"],
+        ["--data-dir", "D", "import", "f.xml"],
+        ["--data-dir", "D", "devices", "list"],
+    ],
+)
+def test_data_dir_counts_before_or_after_the_command(argv):
+    assert app.build_parser().parse_args(argv).data_dir == "D"
+
+
+def test_data_dir_defaults_to_none():
+    assert app.build_parser().parse_args(["export", "--policy", "p"]).data_dir is None
