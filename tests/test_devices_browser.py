@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from keyring.backends import fail
 
@@ -10,11 +12,33 @@ from webui import create_app
 from webui.devices import CREDENTIALS
 from webui.server import LocalServer
 
-from .test_browser import browser, submit  # noqa: F401  (the browser fixture)
-
 pytest_plugins = ["tests.fakesrx.pytest_plugin"]
 
 PASSWORD = "fake-srx-password"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def browser():
+    """Debian's chromium, headless, driven by Playwright."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium package.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            headless=True,
+        )
+        yield launched
+        launched.close()
+
+
+def submit(page, locator) -> None:
+    """Activate a link or button and wait for the page it leads to."""
+    with page.expect_navigation():
+        locator.click()
 
 
 @pytest.fixture
@@ -28,7 +52,7 @@ def server(data_dir):
 
 
 @pytest.mark.browser
-def test_add_trust_preview_and_sync(server, browser, fakesrx):  # noqa: F811
+def test_add_trust_preview_and_sync(server, browser, fakesrx):
     from playwright.sync_api import expect
 
     srx = fakesrx(hostname="branch-1")
