@@ -541,3 +541,18 @@ def test_hostile_values_are_escaped_in_the_review(client):
 
     assert HOSTILE not in page
     assert "&lt;script&gt;" in page
+
+
+def test_file_name_from_the_review_is_cleaned(client, app):
+    form = review_form(text(upload(client, TWO_POLICIES)))
+
+    response = confirm(client, {**form, "filename": "a\x00b\n../../c.conf"}, 0)
+
+    assert response.status_code == 302
+    db = open_store(app)
+    try:
+        stored = store.get_policy_by_name(db, "first-one")
+        note = store.list_revisions(db, stored.id)[0].note
+    finally:
+        db.close()
+    assert note == "Imported from the device configuration ab_.._.._c.conf."

@@ -235,7 +235,7 @@ def confirm_import():
     """Store the policies the administrator chose after reviewing them."""
     candidates = _posted_candidates()
     file_warnings = _posted_list("file_warnings")
-    filename = request.form.get("filename", "")
+    filename = secure_filename(request.form.get("filename", ""))
     chosen = [
         i for i in range(len(candidates)) if request.form.get(f"chosen-{i}") == "y"
     ]
@@ -254,6 +254,7 @@ def confirm_import():
             candidates, file_warnings, filename, chosen, names, {-1: str(exc)}
         )
     shown = ", ".join(s.policy.name for s in created)
+    log.info("Imported %s from the device configuration %s", shown, filename)
     flash(f"Imported {shown} from {filename or 'the configuration file'}.", "success")
     return redirect(url_for("policies.edit", policy_id=created[0].id))
 
