@@ -14,10 +14,9 @@ from store import audit
 from store import devices as inv
 
 from .desktop_support import ROOT
+from .devices_support import run_app, write_inventory
 
 pytest_plugins = ["tests.fakesrx.pytest_plugin"]
-
-PASSWORD = "fake-srx-password"
 
 
 @pytest.fixture
@@ -25,43 +24,6 @@ def home(tmp_path: Path) -> Path:
     """A home folder of its own, so logs and settings stay in the test."""
     path = tmp_path / "home"
     path.mkdir()
-    return path
-
-
-def run_app(home: Path, data_dir: Path, *args: str, password: str | None = PASSWORD):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("IMAPDESK_", "XDG_"))
-    }
-    env.update(
-        HOME=str(home),
-        XDG_STATE_HOME=str(home / "state"),
-        XDG_DATA_HOME=str(home / "data"),
-        # this computer has no keyring, whatever the machine running the tests
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-    )
-    if password is not None:
-        env["IMAPDESK_DEVICE_PASSWORD"] = password
-    return subprocess.run(
-        [sys.executable, "app.py", *args, "--data-dir", str(data_dir)],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def write_inventory(path: Path, devices) -> Path:
-    lines = ["name,host,port,user,policy,bindings"]
-    for srx in devices:
-        lines.append(
-            f"{srx.device.hostname},{srx.host},{srx.port},admin,imap-policy,"
-            "trust>untrust:imap-scan"
-        )
-    path.write_text("\n".join(lines) + "\n")
     return path
 
 

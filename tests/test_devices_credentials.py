@@ -4,29 +4,11 @@ from __future__ import annotations
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 
 from store.credentials import SERVICE, CredentialStore, keyring_usable, scrub
 
-
-class DictKeyring(KeyringBackend):
-    """A keyring that keeps passwords in a dict, for tests."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        del self.items[(service, username)]
+from .devices_support import DictKeyring
 
 
 def test_fail_and_null_backends_are_not_usable():

@@ -12,8 +12,13 @@ import store
 from store.credentials import CredentialStore
 from webui.devices import CREDENTIALS
 
-from .test_cli_sync import run_app, write_inventory
-from .test_devices_web import add_device, trust_from_job_page, wait_job
+from .devices_support import (
+    add_device,
+    run_app,
+    trust_from_job_page,
+    wait_job,
+    write_inventory,
+)
 from .webui_support import csrf_token, text
 
 pytest_plugins = ["tests.fakesrx.pytest_plugin"]

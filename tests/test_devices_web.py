@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 
 import paramiko
 import pytest
@@ -17,13 +16,19 @@ from store import devices as inv
 from store.credentials import CredentialStore
 from webui.devices import CREDENTIALS
 
-from .test_devices_credentials import DictKeyring
+from .devices_support import (
+    JOB_RE,
+    PASSWORD,
+    DictKeyring,
+    add_device,
+    new_ed25519_pem,
+    outcomes,
+    trust_from_job_page,
+    wait_job,
+)
 from .webui_support import csrf_token, open_store, text
 
 pytest_plugins = ["tests.fakesrx.pytest_plugin"]
-
-PASSWORD = "fake-srx-password"
-JOB_RE = re.compile(r"/sync/jobs/([A-Za-z0-9_-]+)$")
 
 
 @pytest.fixture
@@ -37,59 +42,6 @@ def creds(app) -> CredentialStore:
 @pytest.fixture
 def token(client) -> str:
     return csrf_token(client, "/devices/new")
-
-
-def add_device(client, token, srx, name="srx-a", password=PASSWORD, **extra):
-    form = {
-        "csrf_token": token,
-        "name": name,
-        "host": srx.host,
-        "port": str(srx.port),
-        "user": "admin",
-        "auth": "password",
-        "password": password,
-        "policy_id": "1",
-        "binding_rows": "1",
-        "b0_from_zone": "trust",
-        "b0_to_zone": "untrust",
-        "b0_security_policy": "imap-scan",
-        "b0_ssl_proxy": "",
-    }
-    form.update(extra)
-    response = client.post("/devices/new", data=form)
-    assert response.status_code == 302, text(response)
-    return int(response.headers["Location"].rsplit("/", 1)[1])
-
-
-def wait_job(client, response) -> tuple[str, dict]:
-    """Follow a redirect to a job page and wait for the job to finish."""
-    assert response.status_code == 302, text(response)
-    job_id = JOB_RE.search(response.headers["Location"]).group(1)
-    deadline = time.monotonic() + 60
-    while True:
-        state = client.get(f"/sync/jobs/{job_id}/status").get_json()
-        if state["done"]:
-            return job_id, state
-        assert time.monotonic() < deadline, state
-        time.sleep(0.1)
-
-
-def outcomes(state: dict) -> dict[str, str]:
-    return {row["name"]: row["outcome"] for row in state["devices"]}
-
-
-def trust_from_job_page(client, job_id: str) -> None:
-    page = text(client.get(f"/sync/jobs/{job_id}"))
-    forms = re.findall(
-        r'action="(/devices/\d+/hostkey/trust)".*?name="csrf_token" value="([^"]+)"'
-        r'.*?name="key_line" value="([^"]+)"',
-        page,
-        re.S,
-    )
-    assert forms, page
-    for action, token, key_line in forms:
-        response = client.post(action, data={"csrf_token": token, "key_line": key_line})
-        assert response.status_code == 302
 
 
 def preview_and_sync(client, token, ids, **confirm) -> tuple[str, dict]:
@@ -251,7 +203,7 @@ def test_a_changed_key_is_refused_until_deliberately_retrusted(
 ):
     srx = fakesrx()
     device_id = add_device(client, token, srx)
-    other = paramiko.Ed25519Key.from_private_key(io.StringIO(_new_ed25519_pem()))
+    other = paramiko.Ed25519Key.from_private_key(io.StringIO(new_ed25519_pem()))
     db = open_store(client.application)
     inv.trust_host_key(
         db, device_id, f"ssh-ed25519 {other.get_base64()}", other.fingerprint
@@ -451,18 +403,6 @@ def test_csv_import_export_through_the_pages(client, token):
     assert exported.splitlines()[1] == (
         "srx-1,192.0.2.1,830,admin,imap-policy,password,,trust>untrust:mail"
     )
-
-
-def _new_ed25519_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-
-    key = ed25519.Ed25519PrivateKey.generate()
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "https://x"])
