@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
@@ -251,7 +252,7 @@ def _build(data: dict[str, Any]) -> Device:
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
 
-    def take(key: str, check, default: Any = "") -> None:
+    def take(key: str, check: Callable[[Any], Any], default: Any = "") -> None:
         raw = data.get(key, default)
         try:
             values[key] = check(raw)

@@ -65,7 +65,7 @@ class RowProblem:
 class InvalidInventory(InvalidImport):
     """An inventory file that was not imported; nothing of it was stored."""
 
-    def __init__(self, problems: list[RowProblem]):
+    def __init__(self, problems: list[RowProblem]) -> None:
         self.problems = list(problems)
         count = len(self.problems)
         summary = (
