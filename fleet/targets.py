@@ -48,7 +48,8 @@ def credentials_for(stored: StoredDevice, creds: CredentialStore) -> Credentials
     """
     device = stored.device
     if device.auth == "key_file":
-        return Credentials(key_file=device.key_file)
+        # the key's passphrase, when it has one, is kept like a password
+        return Credentials(key_file=device.key_file, password=creds.get(stored.name))
     if device.auth == "agent":
         return Credentials(use_agent=True)
     password = creds.get(stored.name)

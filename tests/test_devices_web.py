@@ -453,3 +453,41 @@ def test_connection_failures_are_explained(client, token, creds, fakesrx, fault,
     assert alert, page
     assert words in alert.group(1).lower()
     assert alert.group(1).strip().endswith(".")
+
+
+def test_a_key_file_with_a_passphrase(client, token, creds, fakesrx, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    key_file = tmp_path / "id_ed25519"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.BestAvailableEncryption(b"key-passphrase"),
+        )
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    srx = fakesrx(password=None, public_key=public.decode())
+    device_id = add_device(
+        client,
+        token,
+        srx,
+        password="key-passphrase",
+        auth="key_file",
+        key_file=str(key_file),
+    )
+    key_line = f"{srx.host_key.get_name()} {srx.host_key.get_base64()}"
+    client.post(
+        f"/devices/{device_id}/hostkey/trust",
+        data={"csrf_token": token, "key_line": key_line},
+    )
+
+    response = client.post(f"/devices/{device_id}/test", data={"csrf_token": token})
+
+    assert "which supports IMAP policies" in text(
+        client.get(response.headers["Location"])
+    )

@@ -133,7 +133,7 @@ def _save_password(
     creds = credentials()
     if before is not None and before.name != saved.name:
         creds.rename(before.name, saved.name)
-    if saved.device.auth != "password":
+    if saved.device.auth == "agent":
         creds.forget(saved.name)
         return
     if password:
