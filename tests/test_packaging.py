@@ -56,12 +56,14 @@ def bundle(request, tmp_path_factory) -> Path:
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-4000:]
     folder = base / "dist" / "imapdesk"
-    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(
-            f"bundle built in {elapsed:.0f} s, {size / 1e6:.0f} MB: {folder}"
-        )
+    size = sum(
+        f.stat().st_size
+        for f in folder.rglob("*")
+        if f.is_file() and not f.is_symlink()
+    )
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\nbundle built in {elapsed:.0f} s, {size / 1e6:.0f} MB: {folder}")
     return folder
 
 
