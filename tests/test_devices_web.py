@@ -65,6 +65,10 @@ def test_pages_render_with_no_devices(client):
     for url in ("/devices/", "/devices/new", "/devices/import", "/sync/", "/audit/"):
         assert client.get(url).status_code == 200, url
     assert "Devices" in text(client.get("/"))
+    for url in ("/devices/", "/sync/", "/audit/"):
+        assert '<a href="/devices/" aria-current="page">Devices</a>' in text(
+            client.get(url)
+        ), url
 
 
 def test_the_form_reports_each_bad_field(client, token):
