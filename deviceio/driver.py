@@ -21,6 +21,7 @@ jnpr, ncclient and paramiko are imported inside the methods that use them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import socket
@@ -538,7 +539,8 @@ class JunosDriver:
 
 
 def _send_without_polling(dev: Device) -> None:
-    """Write requests straight to the SSH channel from the calling thread.
+    """Write requests straight to the SSH channel from the calling thread,
+    with Nagle's algorithm off.
 
     ncclient's session thread looks at its send queue only between 0.1 s
     waits for incoming data, so every RPC waits up to 0.1 s before it leaves.
@@ -554,6 +556,10 @@ def _send_without_polling(dev: Device) -> None:
     if session is None or channel is None or not hasattr(session, "_base"):
         logger.debug("ncclient session not recognised; keeping its send queue")
         return
+    # small requests must not wait for the ACK of the previous one (Nagle)
+    sock = getattr(getattr(session, "_transport", None), "sock", None)
+    with contextlib.suppress(AttributeError, OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     lock = threading.Lock()
 
     def send(message: str) -> None:
