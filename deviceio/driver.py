@@ -51,6 +51,7 @@ from .errors import (
 from .hostkeys import (
     fetch_host_key,
     fingerprint,
+    normalize_key,
     open_tcp,
     pinned_ssh_config,
     same_key,
@@ -141,22 +142,30 @@ class JunosDriver:
         from jnpr.junos.utils.config import Config
 
         credentials = target.credentials
+        try:
+            normalize_key(key)
+        except ValueError as exc:
+            raise HostKeyChanged(
+                f"The host key pinned for {self.name} is damaged ({exc}); forget "
+                "it and accept the device's key again after checking it.",
+                device=self.name,
+            ) from exc
         with pinned_ssh_config(target.host, target.port, key) as ssh_config:
-            dev = Device(
-                host=target.host,
-                port=target.port,
-                user=target.user,
-                passwd=credentials.password,
-                ssh_private_key_file=credentials.key_file,
-                ssh_config=ssh_config,
-                hostkey_verify=True,
-                look_for_keys=False,
-                allow_agent=credentials.use_agent,
-                gather_facts=False,
-                auto_probe=0,
-                conn_open_timeout=self.connect_timeout,
-            )
             try:
+                dev = Device(
+                    host=target.host,
+                    port=target.port,
+                    user=target.user,
+                    passwd=credentials.password,
+                    ssh_private_key_file=credentials.key_file,
+                    ssh_config=ssh_config,
+                    hostkey_verify=True,
+                    look_for_keys=False,
+                    allow_agent=credentials.use_agent,
+                    gather_facts=False,
+                    auto_probe=0,
+                    conn_open_timeout=self.connect_timeout,
+                )
                 dev.open()
             except Exception as exc:
                 raise self._connect_error(exc, key) from exc
@@ -339,7 +348,7 @@ class JunosDriver:
         chain = _exception_chain(exc)
         if any(isinstance(e, ez.RpcTimeoutError | TimeoutExpiredError) for e in chain):
             return RpcTimeout(
-                f"{device} did not answer {name} within {self.timeout:g} seconds.",
+                f"{device} did not answer {name} within {_seconds(self.timeout)}.",
                 device=device,
                 rpc=name,
             )
@@ -434,7 +443,7 @@ class JunosDriver:
             if "Capability exchange timed out" in str(e):
                 return ConnectTimeout(
                     f"{device} accepted the SSH login but sent no NETCONF "
-                    f"greeting within {self.connect_timeout:g} seconds.",
+                    f"greeting within {_seconds(self.connect_timeout)}.",
                     device=device,
                 )
         if self._netconf_refused(pinned):
@@ -574,6 +583,10 @@ def _send_without_polling(dev: Device) -> None:
             channel.sendall(data)
 
     session.send = send
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} second" + ("" if value == 1 else "s")
 
 
 def _exception_chain(exc: BaseException) -> list[BaseException]:

@@ -121,7 +121,8 @@ def tcp_error(
         )
     if isinstance(exc, TimeoutError | socket.timeout):
         return ConnectTimeout(
-            f"{host} did not answer on port {port} within {timeout:g} seconds; "
+            f"{host} did not answer on port {port} within {timeout:g} "
+            f"second{'' if timeout == 1 else 's'}; "
             "check that the device is up and reachable from this computer.",
             device=device,
         )

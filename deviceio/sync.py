@@ -45,18 +45,36 @@ IMAP, and recorded in the commit history with our comment) → unlock.
 
 An empty diff gives ``NO_CHANGE`` and nothing is committed. Whatever fails,
 the candidate is discarded (``rollback 0``), the lock released and the
-session closed. A verification mismatch after ``commit confirmed`` loads
-``rollback 1`` and commits it at once (``ROLLED_BACK``) rather than waiting
-for the timer.
+session closed; after an RPC timeout or a lost connection the session is
+dropped without more RPCs, and Junos discards an exclusive lock holder's
+uncommitted changes and lock when its session ends. A verification mismatch
+after ``commit confirmed`` takes the commit back at once (``ROLLED_BACK``):
+the commit history is read first, and ``rollback 1`` is loaded and committed
+only while our commit is still the newest one.
+
+Drift: when ``last_synced`` is set (and ``overwrite_drift`` is not), the
+committed managed subtrees are read under the lock and compared with it
+(normalised XML); a difference gives ``DRIFTED`` with its diff and nothing is
+written, unless the device already holds exactly what this sync would put
+there. The managed subtrees are the anti-malware policies and security
+policies the target names now, removes, or held in ``last_synced``.
 
 When the connection is lost after ``commit confirmed`` and before the
 confirmation is acknowledged, the outcome is ``UNKNOWN``: the device rolls
 the change back by itself when the confirmation time runs out, unless the
 confirmation reached it. Store ``DeviceResult.commit_comment`` as the
-target's ``pending_comment``; the next contact reads the commit history and
-reports what happened (:func:`check_pending`). A ``commit`` RPC that times
-out is checked the same way (reconnect, wait for the lock, read the history)
-before it is reported.
+target's ``pending_comment``; the next contact reads the commit history
+(``get-commit-information``), finds our commit by the token in its comment,
+and reports what happened in ``pending_outcome`` (:func:`check_pending` does
+only that). A ``commit`` RPC that times out or loses its connection is
+checked the same way before it is reported: the history is asked for on the
+same session (the request waits behind the commit) or on a new one.
+
+RPCs: a first sync sends 9 (lock, load, diff, commit check, commit
+confirmed, read-back, confirmation, unlock, close-session); the drift read
+adds one when ``last_synced`` is set. Facts (``get-software-information``)
+are read only by :func:`test_connection`, or when a load or commit check
+fails, to say plainly that a release predates IMAP.
 
 Many devices
 ------------
@@ -75,9 +93,17 @@ worker thread on another device:
 
 When a phase fails somewhere, devices that have not committed discard and
 unlock (``FAILED``, "not committed because ... failed"), and devices that
-have committed load ``rollback 1`` and commit it (``ROLLED_BACK``).
+have committed are rolled back as above (``ROLLED_BACK``). Cancelling is
+honoured until the commit starts; a device that has committed is finished
+rather than left half-done. ``max_workers`` bounds the threads, not the
+sessions: under ``all_or_nothing`` every device keeps its session and lock
+between phases.
 
-jnpr, ncclient and paramiko are imported only when a device is contacted.
+Modules: :mod:`deviceio.driver` (the PyEZ session and error translation),
+:mod:`deviceio.workflow` (the steps and phases), :mod:`deviceio.managed`
+(the managed subtrees as keyed XML), :mod:`deviceio.hostkeys`,
+:mod:`deviceio.errors`. jnpr, ncclient and paramiko are imported only when
+a device is contacted.
 """
 
 from __future__ import annotations

@@ -719,6 +719,7 @@ class DeviceJob:
         self.result.outcome = outcome
         self.result.error = error
         self._close_result()
+        logger.info("%s: %s%s", self.name, outcome.value, f": {error}" if error else "")
 
     def _close_result(self) -> None:
         if self.driver is not None:

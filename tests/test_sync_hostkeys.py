@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from deviceio import sync
@@ -39,9 +42,9 @@ def test_key_lines_are_checked():
 def test_pinned_config_holds_only_the_pinned_key(fakesrx):  # noqa: F811
     srx = fakesrx()
     with pinned_ssh_config("127.0.0.1", 830, host_key(srx) + " comment") as path:
-        text = open(path).read()
+        text = Path(path).read_text()
         known = text.split("UserKnownHostsFile", 1)[1].strip()
-        lines = open(known).read().splitlines()
+        lines = Path(known).read_text().splitlines()
     assert lines == [f"127.0.0.1,[127.0.0.1]:830 {normalize_key(host_key(srx))}"]
 
 
@@ -97,3 +100,11 @@ def test_changed_key_is_refused(fakesrx):  # noqa: F811
     assert_clean(srx)
     tested = sync.test_connection(target)
     assert tested.outcome == Outcome.HOSTKEY_CHANGED
+
+
+def test_damaged_pinned_key_is_refused(fakesrx):  # noqa: F811
+    srx = fakesrx()
+    target = replace(make_target(srx), pinned_host_key="ssh-ed25519 AAAA")
+    result = sync.test_connection(target)
+    assert result.outcome == Outcome.HOSTKEY_CHANGED
+    assert "damaged" in result.error
