@@ -10,7 +10,6 @@ Ctrl-C or SIGTERM.  Faults are ``--fault name[=value]``, for example
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import signal
 import sys
@@ -70,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{srx.host} {srx.port} {srx.fingerprint}", flush=True)
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
     for srx in devices:
         srx.stop()
     return 0
