@@ -326,7 +326,7 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path):
         text=True,
     )
     line = server.stdout.readline()
-    assert "Open http://127.0.0.1:" in line
+    assert "Open http://127.0.0.1:" in line, server.communicate(timeout=10)
     server.send_signal(signal.SIGTERM)
     _, stderr = server.communicate(timeout=30)
 
