@@ -20,7 +20,7 @@ from .faults import Faults
 from .server import start_many
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tests.fakesrx")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="first port; 0: any")
@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--fault", action="append", default=[], metavar="NAME[=V]")
     parser.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)

@@ -267,51 +267,56 @@ def resolve(words: list[str], node: Node | None, block: bool = False) -> Path:
         return path
     i = 0
     while i < len(words):
-        word = _word(words[i])
-        rest = words[i + 1 :]
-        sub = path.node.child(word) if path.node is not None else None
-        if sub is None and path.node is not None and path.node.hidden is not None:
-            sub = path.node.hidden
-            path.steps.append((sub.tag, [(sub.keys[0][1], word)], sub))
-            path.node = sub
-            i += 1
-            continue
-        if sub is None:
-            if not rest:
-                path.leaf = (word, [], None)
-                return path
-            if len(rest) == 1 and not block and rest[0] not in ("[",):
-                path.leaf = (word, [_word(rest[0])], None)
-                return path
-            if rest[0] == "[":
-                path.leaf = (word, _values(rest), None)
-                return path
-            if block and len(rest) == 1:
-                path.steps.append((word, [("name", _word(rest[0]))], None))
-                path.node = None
-                return path
-            path.steps.append((word, [], None))
-            path.node = None
-            i += 1
-            continue
-        if sub.grouped and block and not rest:
-            path.node = group_of(sub)
-            return path
-        if sub.kind in ("list", "macro"):
-            keys, i = _take_keys(words, i + 1, sub)
-            path.steps.append((sub.tag, keys, sub))
-            path.node = sub
-            if sub.kind == "macro" and i < len(words):
-                _macro_data(path, words[i:])
-                return path
-            continue
-        if sub.kind in LEAF_LIKE:
-            path.leaf = (sub.tag, _values(rest), sub)
-            return path
-        path.steps.append((sub.tag, [], sub))
-        path.node = sub
-        i += 1
+        i = _resolve_word(path, words, i, block)
     return path
+
+
+def _resolve_word(path: Path, words: list[str], i: int, block: bool) -> int:
+    """Consume the statement word at ``i``; return where the next one starts."""
+    word, rest, node = _word(words[i]), words[i + 1 :], path.node
+    sub = node.child(word) if node is not None else None
+    if sub is None and node is not None and node.hidden is not None:
+        sub = node.hidden
+        path.steps.append((sub.tag, [(sub.keys[0][1], word)], sub))
+        path.node = sub
+        return i + 1
+    if sub is None:
+        return _resolve_unknown(path, word, rest, block, i)
+    if sub.grouped and block and not rest:
+        path.node = group_of(sub)
+        return len(words)
+    if sub.kind in ("list", "macro"):
+        keys, i = _take_keys(words, i + 1, sub)
+        path.steps.append((sub.tag, keys, sub))
+        path.node = sub
+        if sub.kind == "macro" and i < len(words):
+            _macro_data(path, words[i:])
+            return len(words)
+        return i
+    if sub.kind in LEAF_LIKE:
+        path.leaf = (sub.tag, _values(rest), sub)
+        return len(words)
+    path.steps.append((sub.tag, [], sub))
+    path.node = sub
+    return i + 1
+
+
+def _resolve_unknown(path: Path, word: str, rest: list, block: bool, i: int) -> int:
+    end = i + 1 + len(rest)
+    if not rest:
+        path.leaf = (word, [], None)
+    elif rest[0] == "[":
+        path.leaf = (word, _values(rest), None)
+    elif len(rest) == 1 and not block:
+        path.leaf = (word, [_word(rest[0])], None)
+    elif len(rest) == 1:
+        path.steps.append((word, [("name", _word(rest[0]))], None))
+        path.node = None
+    else:
+        path.steps.append((word, [], None))
+        path.node = None
+        return i + 1
+    return end
 
 
 def _macro_data(path: Path, words: list[str]) -> None:

@@ -403,14 +403,7 @@ class Device:
         """Check and commit a session's candidate, or raise ``RpcFailure``."""
         with self._mutex:
             candidate = self._to_commit(session)
-        problems = VALIDATOR.check(candidate, self.release) if self.validate else []
-        errors = [p for p in problems if p.severity == "error"]
-        if errors:
-            specs = [
-                ErrorSpec(p.message, path=p.edit_path, bad_element=p.bad_element)
-                for p in errors
-            ]
-            raise RpcFailure(*specs, check_out_failed(), wrapper="commit-results")
+        self._check_out(candidate)
         if check:
             with self._mutex:
                 self._confirm()
@@ -438,6 +431,19 @@ class Device:
             else:
                 self._arm_confirm(confirm_minutes, previous)
         logger.info("%s committed by %s", self.hostname, user)
+
+    def _check_out(self, candidate: etree._Element) -> None:
+        """Validate a candidate as Junos' commit check-out does."""
+        if not self.validate:
+            return
+        problems = VALIDATOR.check(candidate, self.release)
+        errors = [
+            ErrorSpec(p.message, path=p.edit_path, bad_element=p.bad_element)
+            for p in problems
+            if p.severity == "error"
+        ]
+        if errors:
+            raise RpcFailure(*errors, check_out_failed(), wrapper="commit-results")
 
     def _arm_confirm(self, minutes: float, previous: bytes) -> None:
         if self._confirm_timer is not None:
