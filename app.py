@@ -102,6 +102,10 @@ def configure_logging(verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     # one line per request is noise, and the first line carries the secret
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # the NETCONF libraries log every message, whole configurations included
+    if not verbose:
+        for name in ("ncclient", "paramiko", "jnpr"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def app_config() -> dict:
