@@ -521,3 +521,24 @@ def test_junos_tab_links_the_junos_configuration_page(client):
     page = text(client.get("/policies/1"))
 
     assert re.search(r'<a href="/policies/1/junos"\s*>Junos configuration</a>', page)
+
+
+def test_delete_page_names_the_devices_that_use_the_policy(app, client):
+    from store.devices import Device, create_device
+
+    db = store.connect(app.config["DATABASE"])
+    try:
+        policy = store.list_policies(db)[0]
+        create_device(
+            db,
+            Device(
+                name="branch-srx", host="192.0.2.10", user="admin", policy_id=policy.id
+            ),
+        )
+    finally:
+        db.close()
+
+    page = client.get(f"/policies/{policy.id}/delete").get_data(as_text=True)
+
+    assert "branch-srx" in page
+    assert "left with none assigned" in page

@@ -18,6 +18,7 @@ from flask import (
 )
 
 import store
+from store.devices import devices_using_policy
 from store.model import Policy, ValidationError
 
 from . import forms, messages, previews
@@ -95,7 +96,10 @@ def delete(policy_id: int):
     if request.method == "GET":
         revisions = store.list_revisions(db, policy_id)
         return render_template(
-            "policies/delete.html", stored=stored, count=len(revisions)
+            "policies/delete.html",
+            stored=stored,
+            count=len(revisions),
+            devices=devices_using_policy(db, policy_id),
         )
 
     store.delete_policy(db, policy_id)
