@@ -17,10 +17,12 @@ known_hosts file holding the device's key.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from .faults import Faults
 from .server import FakeSRX
 
 DEFAULT_USER = "admin"
@@ -48,8 +50,9 @@ class SRXFactory:
         return srx
 
     def many(self, count: int, **options) -> list[FakeSRX]:
-        """Start ``count`` devices named srx-1, srx-2..."""
-        return [self(**options) for _ in range(count)]
+        """Start ``count`` devices named srx-1, srx-2..., each with own faults."""
+        faults = options.pop("faults", None) or Faults()
+        return [self(faults=replace(faults), **options) for _ in range(count)]
 
     def state_dir(self, name: str) -> Path:
         """A folder under the test's temporary folder for a device's state."""
