@@ -33,39 +33,57 @@ USER = "admin"
 PASSWORD = "bench-password"
 
 
-def start_devices(count: int, latency: float) -> tuple[subprocess.Popen, list[dict]]:
-    """Start ``count`` simulated devices; return the process and the devices."""
-    command = [
-        sys.executable,
-        "-m",
-        "tests.fakesrx",
-        "--count",
-        str(count),
-        "--user",
-        USER,
-        "--password",
-        PASSWORD,
-        "--fault",
-        f"latency={latency}",
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        bufsize=1,
-    )
-    devices = []
-    assert process.stdout is not None
-    for _ in range(count):
-        line = process.stdout.readline()
-        if not line:
-            process.kill()
-            raise RuntimeError("the simulated devices did not start")
-        host, port, fingerprint = line.split()
-        devices.append({"host": host, "port": int(port), "fingerprint": fingerprint})
-    return process, devices
+def start_devices(
+    count: int, latency: float, per_process: int = 50
+) -> tuple[list[subprocess.Popen], list[dict]]:
+    """Start ``count`` simulated devices, ``per_process`` to a process (real
+    devices do not share one Python interpreter); return the processes and
+    the devices."""
+    processes, devices = [], []
+    for first in range(0, count, per_process):
+        size = min(per_process, count - first)
+        command = [
+            sys.executable,
+            "-m",
+            "tests.fakesrx",
+            "--count",
+            str(size),
+            "--hostname",
+            f"srx{first // per_process + 1}",
+            "--user",
+            USER,
+            "--password",
+            PASSWORD,
+            "--fault",
+            f"latency={latency}",
+        ]
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+        processes.append(process)
+        assert process.stdout is not None
+        for _ in range(size):
+            line = process.stdout.readline()
+            if not line:
+                stop_devices(processes)
+                raise RuntimeError("the simulated devices did not start")
+            host, port, fingerprint = line.split()
+            devices.append(
+                {"host": host, "port": int(port), "fingerprint": fingerprint}
+            )
+    return processes, devices
+
+
+def stop_devices(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(10)
 
 
 def pin_keys(devices: list[dict]) -> None:
@@ -226,6 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1,10,50")
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--skip-sequential", action="store_true")
+    parser.add_argument(
+        "--devices-per-process",
+        type=int,
+        default=50,
+        help="simulated devices sharing one Python process (more processes "
+        "only add contention on a small machine)",
+    )
     parser.add_argument("--child", choices=("parallel", "sequential"))
     parser.add_argument("--run", type=int, default=0)
     args = parser.parse_args(argv)
@@ -234,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    process, devices = start_devices(max(sizes), args.latency)
+    processes, devices = start_devices(
+        max(sizes), args.latency, args.devices_per_process
+    )
     try:
         pin_keys(devices)
         warm_up(devices[0])
@@ -249,8 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                 sequential = run_child("sequential", devices[:size], run)
             rows.append((size, parallel, sequential))
     finally:
-        process.terminate()
-        process.wait(10)
+        stop_devices(processes)
     print_table(rows, args.latency)
     return 0
 
