@@ -225,7 +225,9 @@ class JunosDriver:
         marked ``replace`` are swapped, the rest merged)."""
         self._rpc(
             "load-configuration",
-            lambda: self._cu.load(configuration, format="xml"),
+            lambda: self._cu.load(
+                configuration, format="xml", ignore_warning="statement not found"
+            ),
         )
 
     def load_rollback(self, number: int) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
+from copy import deepcopy
 
 from lxml import etree
 
@@ -87,6 +88,27 @@ def deletions(load: etree._Element) -> set[Key]:
     """Keys of the elements a load document marks ``delete``."""
     configuration = find_configuration(load)
     return {key for key, e in _entries(configuration) if load_operation(e) == "delete"}
+
+
+def drop_deletions(load: etree._Element, keys: set[Key]) -> etree._Element:
+    """A copy of ``load`` without the deletions of ``keys`` (and without the
+    containers they leave empty)."""
+    copy = deepcopy(load)
+    configuration = find_configuration(copy)
+    for key, entry in list(_entries(configuration)):
+        if key not in keys or load_operation(entry) != "delete":
+            continue
+        parent = entry.getparent()
+        parent.remove(entry)
+        if key[0] == SECURITY_POLICY and not children(parent, "policy"):
+            grandparent = parent.getparent()
+            grandparent.remove(parent)
+            parent = grandparent
+        while parent is not configuration and not children(parent):
+            grandparent = parent.getparent()
+            grandparent.remove(parent)
+            parent = grandparent
+    return copy
 
 
 def keys_in(source: etree._Element | str | bytes | None) -> set[Key]:

@@ -266,9 +266,16 @@ class DeviceJob:
         self._run(Step.LOCK, "Locking the configuration", driver.lock, "Locked")
         self._check_cancel()
         if plan.load is not None:
-            if not self._drift_allows_sync():
+            state = self._read_state()
+            if state is not None and not self._drift_allows_sync(state):
                 return
             self._check_cancel()
+            absent = {
+                key for key in plan.removed if state is not None and key not in state
+            }
+            if absent:
+                # Junos answers a deletion of something absent with a warning
+                plan.load = managed.drop_deletions(plan.load, absent)
             self._run(
                 Step.LOAD,
                 "Loading the configuration",
@@ -326,23 +333,38 @@ class DeviceJob:
             return f"New host key {fingerprint(key)} accepted; pin it"
         return f"Host key {fingerprint(key)} matches the pinned key"
 
-    def _drift_allows_sync(self) -> bool:
-        """Compare the device with ``last_synced``; False when drifted."""
-        target, plan = self.target, self.plan
-        assert self.driver is not None and plan is not None
-        if target.last_synced is None:
-            self._emit(Step.DRIFT, "skipped", "Never synced: nothing to compare")
-            return True
-        if self.options.overwrite_drift and not self.pending_unconfirmed:
-            self._emit(Step.DRIFT, "skipped", "Overwriting any change on the device")
-            return True
-        driver = self.driver
-        device = self._run(
+    def _wants_drift_check(self) -> bool:
+        if self.target.last_synced is None:
+            return False
+        return self.pending_unconfirmed or not self.options.overwrite_drift
+
+    def _read_state(self) -> managed.Elements | None:
+        """Read the committed managed subtrees when drift is to be checked or
+        something is to be deleted; None when neither."""
+        plan, driver = self.plan, self.driver
+        assert plan is not None and driver is not None
+        if not self._wants_drift_check():
+            reason = (
+                "Never synced: nothing to compare"
+                if self.target.last_synced is None
+                else "Overwriting any change on the device"
+            )
+            self._emit(Step.DRIFT, "skipped", reason)
+            if not plan.removed:
+                return None
+        return self._run(
             Step.DRIFT,
-            "Comparing the device with what was last synced",
+            "Reading the managed configuration",
             lambda: driver.get_managed(plan.keys),
             "Read",
         )
+
+    def _drift_allows_sync(self, device: managed.Elements) -> bool:
+        """Compare the device with ``last_synced``; False when drifted."""
+        target, plan = self.target, self.plan
+        assert plan is not None
+        if not self._wants_drift_check():
+            return True
         baseline = managed.extract(target.last_synced)
         intended = {k: v for k, v in baseline.items() if k not in plan.removed}
         intended.update(plan.expected)

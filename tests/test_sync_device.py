@@ -273,3 +273,18 @@ def test_sync_over_base_10_framing(fakesrx):  # noqa: F811
     assert result.outcome == Outcome.SYNCED, result.error
     assert_exact(srx, target, before)
     assert_clean(srx)
+
+
+def test_removing_what_the_device_does_not_hold(fakesrx):  # noqa: F811
+    srx = fakesrx()
+    before = srx.running_config()
+    target = make_target(
+        srx,
+        removed_policies=("retired",),
+        removed_bindings=(a_binding("retired-scan", "retired"),),
+    )
+    [result] = sync.run_sync([target])
+    assert result.outcome == Outcome.SYNCED, result.error
+    assert "retired" not in result.diff
+    assert_exact(srx, target, before)
+    assert ("aamw", "retired") not in managed.extract(srx.running_config())
