@@ -118,6 +118,13 @@ class JunosDriver:
         :raises ConnectFailed: or another subclass, with a sentence.
         """
         target = self.target
+        credentials = target.credentials
+        if not (credentials.password or credentials.key_file or credentials.use_agent):
+            raise AuthenticationFailed(
+                f"No password or SSH key is set for {target.user} on {self.name}; "
+                "enter one in the device's settings.",
+                device=self.name,
+            )
         key = target.pinned_host_key
         if key is None:
             presented = fetch_host_key(
@@ -141,7 +148,6 @@ class JunosDriver:
         from jnpr.junos import Device
         from jnpr.junos.utils.config import Config
 
-        credentials = target.credentials
         try:
             normalize_key(key)
         except ValueError as exc:

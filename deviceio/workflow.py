@@ -613,6 +613,10 @@ class DeviceJob:
                 lambda: driver.commit(f"{self.comment} {CONFIRMATION}"),
                 "Confirmed",
             )
+        except CommitFailed as exc:
+            # the device answered and refused: take the change back now
+            self.undo(str(exc).rstrip("."))
+            return
         except Exception as exc:
             self._lost_after_commit(exc, confirming=True)
             return
@@ -908,7 +912,9 @@ def rollback_device(
     except ValueError as exc:
         return DeviceResult(device=target.name, outcome=Outcome.FAILED, error=str(exc))
     job = DeviceJob(target, opts, on_event, plan=plan)
-    label = target.revision_label or f"rollback {n}"
+    label = f"rollback {n}" + (
+        f" ({target.revision_label})" if target.revision_label else ""
+    )
     job.comment = f"{COMMENT_PREFIX}: {label} [{job.token}]"
     job.result.commit_comment = job.comment
     return job.run()

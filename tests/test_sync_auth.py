@@ -1,0 +1,125 @@
+"""Logging in with an SSH key, with no credentials, and refusals at the end."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from deviceio import sync
+from deviceio.sync import Credentials, Outcome, Step, SyncOptions
+from tests.fakesrx.pytest_plugin import fakesrx  # noqa: F401
+from tests.sync_support import (
+    assert_clean,
+    assert_exact,
+    assert_unchanged,
+    make_target,
+    wait_for,
+)
+
+
+def _key_pair(folder, passphrase: str | None) -> tuple[str, str]:
+    key = Ed25519PrivateKey.generate()
+    encryption = (
+        serialization.BestAvailableEncryption(passphrase.encode())
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, encryption
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    path = folder / "id_ed25519"
+    path.write_bytes(private)
+    path.chmod(0o600)
+    return str(path), public.decode()
+
+
+def test_sync_with_a_key_file(fakesrx, tmp_path):  # noqa: F811
+    key_file, public = _key_pair(tmp_path, None)
+    srx = fakesrx(password=None, public_key=public)
+    before = srx.running_config()
+    target = replace(make_target(srx), credentials=Credentials(key_file=key_file))
+    [result] = sync.run_sync([target])
+    assert result.outcome == Outcome.SYNCED, result.error
+    assert_exact(srx, target, before)
+
+
+def test_key_file_with_a_passphrase(fakesrx, tmp_path):  # noqa: F811
+    key_file, public = _key_pair(tmp_path, "lantern-quay")
+    srx = fakesrx(password=None, public_key=public)
+    target = replace(
+        make_target(srx),
+        credentials=Credentials(key_file=key_file, password="lantern-quay"),
+    )
+    assert sync.test_connection(target).outcome == Outcome.NO_CHANGE
+
+
+def test_key_the_device_does_not_know(fakesrx, tmp_path):  # noqa: F811
+    key_file, _public = _key_pair(tmp_path, None)
+    srx = fakesrx()
+    target = replace(make_target(srx), credentials=Credentials(key_file=key_file))
+    result = sync.test_connection(target)
+    assert result.outcome == Outcome.FAILED
+    assert "SSH key" in result.error
+
+
+def test_no_credentials_at_all(fakesrx):  # noqa: F811
+    srx = fakesrx()
+    target = replace(make_target(srx), credentials=Credentials())
+    result = sync.test_connection(target)
+    assert result.outcome == Outcome.FAILED
+    assert "No password or SSH key" in result.error
+    assert srx.sessions == 0
+
+
+def test_refused_confirmation_is_rolled_back_at_once(fakesrx):  # noqa: F811
+    srx = fakesrx()
+    before = srx.running_config()
+
+    def on_event(event):
+        if event.step == Step.CONFIRM and event.status == "started":
+            srx.faults.commit_error = "mgd: the confirmation was refused"
+        if event.step == Step.ROLLBACK and event.status == "started":
+            srx.faults.commit_error = None
+
+    [result] = sync.run_sync([make_target(srx)], on_event=on_event)
+
+    assert result.outcome == Outcome.ROLLED_BACK, result.error
+    assert "confirmation was refused" in result.error
+    assert_unchanged(srx, before)
+    assert_clean(srx)
+    assert not srx.confirm_pending
+
+
+def test_refused_confirmation_and_rollback_leave_it_to_the_timer(fakesrx):  # noqa: F811
+    srx = fakesrx(minute_seconds=0.25)
+    before = srx.running_config()
+
+    def on_event(event):
+        if event.step == Step.CONFIRM and event.status == "started":
+            srx.faults.commit_error = "mgd: every commit is refused"
+
+    options = SyncOptions(confirm_minutes=8)
+    [result] = sync.run_sync([make_target(srx)], options, on_event=on_event)
+
+    assert result.outcome == Outcome.UNKNOWN
+    assert "rolls the change back by itself" in result.error
+    srx.faults.clear()
+    assert wait_for(lambda: not srx.confirm_pending, 10)
+    assert_unchanged(srx, before)
+    assert_clean(srx)
+
+
+def test_old_release_explains_a_failed_check(fakesrx):  # noqa: F811
+    srx = fakesrx(version="15.1X49-D170")
+    target = make_target(srx, policies=())  # fails commit check on any release
+    [result] = sync.run_sync([target])
+    assert result.outcome == Outcome.FAILED
+    assert "15.1X49-D170" in result.error
+    assert "upgrade" in result.error
+    assert result.facts is not None and not result.facts.supports_imap()
+    assert_clean(srx)
