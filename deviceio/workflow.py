@@ -242,9 +242,33 @@ class DeviceJob:
             )
 
     def _prepare(self) -> None:
-        assert self.plan is not None
-        target, options, plan = self.target, self.options, self.plan
         self._check_cancel()
+        self._connect()
+        if self.target.pending_comment:
+            self._resolve_pending()
+        self._check_cancel()
+        assert self.driver is not None
+        self._run(Step.LOCK, "Locking the configuration", self.driver.lock, "Locked")
+        self._check_cancel()
+        if not self._load():
+            return
+        self._check_cancel()
+        diff = self._run(
+            Step.DIFF,
+            "Comparing with the active configuration",
+            self.driver.diff,
+            lambda d: "Differences found" if d else "No differences",
+        )
+        self.result.diff = diff
+        if not diff:
+            self.loaded = False  # nothing to discard
+            self._no_change()
+            return
+        self._check_cancel()
+        self._check(diff)
+
+    def _connect(self) -> None:
+        target, options = self.target, self.options
         driver = JunosDriver(
             target,
             timeout=options.timeout,
@@ -260,52 +284,42 @@ class DeviceJob:
         )
         self.result.host_key = driver.host_key
         self._emit(Step.HOSTKEY, "ok", self._host_key_note())
-        if target.pending_comment:
-            self._resolve_pending()
-        self._check_cancel()
-        self._run(Step.LOCK, "Locking the configuration", driver.lock, "Locked")
-        self._check_cancel()
-        if plan.load is not None:
-            state = self._read_state()
-            if state is not None and not self._drift_allows_sync(state):
-                return
-            self._check_cancel()
-            absent = {
-                key for key in plan.removed if state is not None and key not in state
-            }
-            if absent:
-                # Junos answers a deletion of something absent with a warning
-                plan.load = managed.drop_deletions(plan.load, absent)
-            self._run(
-                Step.LOAD,
-                "Loading the configuration",
-                lambda: driver.load(plan.load),
-                "Loaded",
-            )
-        else:
+
+    def _load(self) -> bool:
+        """Put the change into the candidate; False when drift stopped it."""
+        plan, driver = self.plan, self.driver
+        assert plan is not None and driver is not None
+        if plan.load is None:
             self._run(
                 Step.LOAD,
                 f"Loading rollback {plan.rollback}",
                 lambda: driver.load_rollback(plan.rollback or 0),
                 "Loaded",
             )
-        self.loaded = True
+            self.loaded = True
+            return True
+        state = self._read_state()
+        if state is not None and not self._drift_allows_sync(state):
+            return False
         self._check_cancel()
-        diff = self._run(
-            Step.DIFF,
-            "Comparing with the active configuration",
-            driver.diff,
-            lambda d: "Differences found" if d else "No differences",
+        absent = {k for k in plan.removed if state is not None and k not in state}
+        if absent:
+            # Junos answers a deletion of something absent with a warning
+            plan.load = managed.drop_deletions(plan.load, absent)
+        load = plan.load
+        self._run(
+            Step.LOAD, "Loading the configuration", lambda: driver.load(load), "Loaded"
         )
-        self.result.diff = diff
-        if not diff:
-            self.loaded = False  # nothing to discard
-            self._no_change()
-            return
+        self.loaded = True
+        return True
+
+    def _check(self, diff: str) -> None:
+        """``commit check``, then stop for a preview or an unapproved diff."""
+        plan, driver, options = self.plan, self.driver, self.options
+        assert plan is not None and driver is not None
         if plan.rollback is not None:
             plan.expected = driver.get_managed(plan.keys, "candidate")
             plan.removed = plan.keys - set(plan.expected)
-        self._check_cancel()
         self._run(
             Step.CHECK,
             "Running commit check",
