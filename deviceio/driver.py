@@ -424,7 +424,6 @@ class JunosDriver:
         from ncclient.transport.errors import (
             AuthenticationError,
             SessionCloseError,
-            SSHError,
             SSHUnknownHostError,
         )
 
@@ -439,21 +438,9 @@ class JunosDriver:
                 f"{how}; check the user name and {how} in the device's settings.",
                 device=device,
             )
-        for e in chain:
-            if isinstance(e, socket.gaierror):
-                return tcp_error(e, target.host, target.port, self.connect_timeout)
-            if isinstance(e, SSHError) and "open socket" in str(e):
-                return self._diagnose_tcp()
-            if isinstance(e, SSHError) and "Negotiation failed" in str(e):
-                presented = self._presented_key(pinned)
-                if presented and not same_key(presented, pinned):
-                    return self._host_key_changed(pinned, presented)
-            if "Capability exchange timed out" in str(e):
-                return ConnectTimeout(
-                    f"{device} accepted the SSH login but sent no NETCONF "
-                    f"greeting within {_seconds(self.connect_timeout)}.",
-                    device=device,
-                )
+        found = self._transport_error(chain, pinned)
+        if found is not None:
+            return found
         if self._netconf_refused(pinned):
             return NetconfNotEnabled(
                 f"{device} accepts SSH logins but NETCONF is not enabled. On the "
@@ -472,6 +459,31 @@ class JunosDriver:
             f"{type(root).__name__}: {root}",
             device=device,
         )
+
+    def _transport_error(
+        self, chain: list[BaseException], pinned: str
+    ) -> ConnectFailed | None:
+        """A failure below SSH authentication: name, TCP, key exchange,
+        NETCONF greeting; None when the chain shows none of them."""
+        from ncclient.transport.errors import SSHError
+
+        target = self.target
+        for e in chain:
+            if isinstance(e, socket.gaierror):
+                return tcp_error(e, target.host, target.port, self.connect_timeout)
+            if isinstance(e, SSHError) and "open socket" in str(e):
+                return self._diagnose_tcp()
+            if isinstance(e, SSHError) and "Negotiation failed" in str(e):
+                presented = self._presented_key(pinned)
+                if presented and not same_key(presented, pinned):
+                    return self._host_key_changed(pinned, presented)
+            if "Capability exchange timed out" in str(e):
+                return ConnectTimeout(
+                    f"{self.name} accepted the SSH login but sent no NETCONF "
+                    f"greeting within {_seconds(self.connect_timeout)}.",
+                    device=self.name,
+                )
+        return None
 
     def _diagnose_tcp(self) -> ConnectFailed:
         target = self.target
