@@ -410,7 +410,7 @@ def test_control_listener_wants_the_secret():
 
 def test_window_pages_allow_the_bridge_to_evaluate(app, client):
     before = client.get("/").headers["Content-Security-Policy"]
-    desktop.allow_bridge_eval(app)
+    app.config["WINDOW_BRIDGE"] = True
     after = client.get("/").headers["Content-Security-Policy"]
 
     assert "'unsafe-eval'" not in before

@@ -299,8 +299,7 @@ def _run_locked(lock, data_dir, port, config, icon) -> int:
     from . import create_app
     from .server import LocalServer
 
-    app = create_app(data_dir, config=config)
-    allow_bridge_eval(app)
+    app = create_app(data_dir, config={**config, "WINDOW_BRIDGE": True})
     try:
         server = LocalServer(app, port=port)
     except OSError as exc:
@@ -311,40 +310,6 @@ def _run_locked(lock, data_dir, port, config, icon) -> int:
     finally:
         server.shutdown()
     return 0
-
-
-def allow_bridge_eval(app) -> None:
-    """Let pywebview's bridge run in the window's pages.
-
-    pywebview evaluates the strings it sends to the page (its API set-up,
-    the answers of the Python side), which the interface's Content Security
-    Policy forbids; in the window only, 'unsafe-eval' joins script-src.
-    Inline scripts and other origins stay forbidden, so injected markup
-    still cannot run.
-    """
-    inner = app.wsgi_app
-
-    def wsgi_app(environ, start_response):
-        def start(status, headers, exc_info=None):
-            headers = [
-                (name, _with_eval(value))
-                if name.lower() == "content-security-policy"
-                else (name, value)
-                for name, value in headers
-            ]
-            return start_response(status, headers, exc_info)
-
-        return inner(environ, start)
-
-    app.wsgi_app = wsgi_app
-
-
-def _with_eval(policy: str) -> str:
-    directives = [d.strip() for d in policy.split(";")]
-    for i, directive in enumerate(directives):
-        if directive.startswith("script-src") and "'unsafe-eval'" not in directive:
-            directives[i] = directive + " 'unsafe-eval'"
-    return "; ".join(d for d in directives if d)
 
 
 def _show_window(lock, server, icon) -> None:

@@ -18,7 +18,7 @@ import logging
 import secrets
 import threading
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, current_app, redirect, request, url_for
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,15 @@ def content_security_policy(style_hashes: tuple[str, ...] = ()) -> str:
         stylesheet must be allowed by its hash (never 'unsafe-inline').
     """
     styles = " ".join(["'self'", *(f"'{h}'" for h in style_hashes)])
+    scripts = "'self'"
+    if current_app.config.get("WINDOW_BRIDGE"):
+        # pywebview's bridge evaluates the strings it sends to the page (its
+        # set-up, the Python side's answers); inline scripts stay forbidden,
+        # so injected markup still cannot run
+        scripts += " 'unsafe-eval'"
     return (
         f"default-src 'self'; img-src 'self' data:; style-src {styles}; "
-        "script-src 'self'; frame-src 'self'; frame-ancestors 'self'; "
+        f"script-src {scripts}; frame-src 'self'; frame-ancestors 'self'; "
         "form-action 'self'; base-uri 'none'; object-src 'none'"
     )
 
