@@ -8,6 +8,8 @@ result says what happened.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from dataclasses import replace
 
 import pytest
@@ -82,14 +84,27 @@ def _drop(after: bool):
     return arm
 
 
-@pytest.mark.parametrize("after_apply", [False, True], ids=["before", "after"])
+def _reset(srx) -> None:
+    """Close the device's side of every connection at the TCP level, as a
+    rebooting device does (the drop fault goes silent instead, as a cut
+    link does)."""
+    for transport in list(srx._transports):
+        with contextlib.suppress(OSError):
+            transport.sock.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.mark.parametrize("how", ["before", "after", "reset"])
 @pytest.mark.parametrize("step", list(STEP_RPCS), ids=lambda s: s.value)
-def test_connection_dropped_at_each_step(fakesrx, step, after_apply):  # noqa: F811
+def test_connection_dropped_at_each_step(fakesrx, step, how):  # noqa: F811
     srx = fakesrx(minute_seconds=MINUTE)
     before = srx.running_config()
     target = _target(srx)
     rpc = STEP_RPCS[step]
-    on_event = _armed(srx, step, lambda f: _drop(after_apply)(f, rpc))
+    after_apply = how == "after"
+    if how == "reset":
+        on_event = _armed(srx, step, lambda _faults: _reset(srx))
+    else:
+        on_event = _armed(srx, step, lambda f: _drop(after_apply)(f, rpc))
 
     [result] = sync.run_sync([target], FAST, on_event=on_event)
     _settle(srx)
