@@ -730,29 +730,13 @@ class DeviceJob:
         driver = self.driver
         if driver is not None and driver.connected:
             if self.loaded and not self.committed:
-                try:
-                    self._run(
-                        Step.DISCARD,
-                        "Discarding the candidate (rollback 0)",
-                        lambda: driver.load_rollback(0),
-                        "Discarded",
-                    )
-                except RpcTimeout:
-                    driver.abandon()
-                except DeviceError:
-                    pass
+                self._tidy(
+                    Step.DISCARD,
+                    "Discarding the candidate (rollback 0)",
+                    lambda: driver.load_rollback(0),
+                )
             if driver.connected and driver.locked:
-                try:
-                    self._run(
-                        Step.UNLOCK,
-                        "Unlocking the configuration",
-                        driver.unlock,
-                        "Unlocked",
-                    )
-                except RpcTimeout:
-                    driver.abandon()
-                except DeviceError:
-                    pass
+                self._tidy(Step.UNLOCK, "Unlocking the configuration", driver.unlock)
             driver.close()
         elif driver is not None:
             driver.abandon()
@@ -760,6 +744,17 @@ class DeviceJob:
         self.result.error = error
         self._close_result()
         logger.info("%s: %s%s", self.name, outcome.value, f": {error}" if error else "")
+
+    def _tidy(self, step: Step, start: str, call: Callable[[], object]) -> None:
+        """One clean-up step: a failure is reported and never raised."""
+        try:
+            self._run(step, start, call, "Done")
+        except DeviceError:
+            pass  # a lost session is dropped by _run; Junos cleans up after it
+        except Exception:
+            logger.exception("%s: %s failed", self.name, step.value)
+            if self.driver is not None:
+                self.driver.abandon()
 
     def _close_result(self) -> None:
         if self.driver is not None:
@@ -840,14 +835,16 @@ def run_sync(
     if not jobs:
         return []
     workers = max(1, min(options.max_workers, len(jobs)))
-    with ThreadPoolExecutor(workers, thread_name_prefix="imapdesk-sync") as pool:
-        if options.preview_only or not options.all_or_nothing:
-            list(pool.map(DeviceJob.run, jobs))
-        else:
-            _two_phase(jobs, pool, cancel)
-    for job in jobs:
-        if not job.finished:  # defensive: never leave a session behind
-            job.abort(f"{job.name} was left unfinished; nothing was committed")
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="imapdesk-sync") as pool:
+            if options.preview_only or not options.all_or_nothing:
+                list(pool.map(DeviceJob.run, jobs))
+            else:
+                _two_phase(jobs, pool, cancel)
+    finally:
+        for job in jobs:
+            if not job.finished:  # never leave a session, lock or candidate
+                job.abort(f"The work on {job.name} stopped unexpectedly")
     return [job.result for job in jobs]
 
 
