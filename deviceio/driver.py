@@ -26,6 +26,7 @@ import logging
 import re
 import socket
 import threading
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -147,6 +148,11 @@ class JunosDriver:
         self.host_key = key
         from jnpr.junos import Device
         from jnpr.junos.utils.config import Config
+
+        # PyEZ warns on every lost session; ours are translated and reported
+        warnings.filterwarnings(
+            "ignore", "An unknown exception occurred", RuntimeWarning, "jnpr"
+        )
 
         try:
             normalize_key(key)
@@ -356,7 +362,8 @@ class JunosDriver:
         chain = _exception_chain(exc)
         if any(isinstance(e, ez.RpcTimeoutError | TimeoutExpiredError) for e in chain):
             return RpcTimeout(
-                f"{device} did not answer {name} within {_seconds(self.timeout)}.",
+                f"{device} did not answer {name} within {_seconds(self.timeout)}; "
+                "it may be overloaded or the network slow.",
                 device=device,
                 rpc=name,
             )
