@@ -10,6 +10,8 @@ changed since is previewed again instead of committed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -24,7 +26,7 @@ from flask import (
 )
 
 import store
-from deviceio.sync import Outcome, SyncOptions
+from deviceio.sync import DeviceResult, Outcome, SyncOptions
 from fleet import actions
 from fleet.targets import TargetError, missing_passwords
 from store import devices as inv
@@ -71,30 +73,7 @@ def drift():
     missing = missing_passwords(chosen, credentials())
     if missing:
         return _password_page(chosen, missing, "sync.drift", False, asked)
-    creds = credentials()
-    db_path = current_app.config["DATABASE"]
-    ids = [d.id for d in chosen]
-
-    def work(job: Job):
-        db = store.connect(db_path)
-        try:
-            fresh = [inv.get_device(db, i) for i in ids]
-            return actions.check_drift_all(
-                db,
-                fresh,
-                creds,
-                on_event=job.on_event,
-                cancel=job.cancel,
-                context=actions.Context("window", job.id),
-            )
-        except (TargetError, store.NotFound) as exc:
-            raise JobFailed(str(exc)) from None
-        finally:
-            db.close()
-
-    job = jobs().start(
-        "drift", "Drift check", [d.name for d in chosen], work, {"ids": ids}
-    )
+    job = _start_job("drift", "Drift check", chosen, actions.check_drift_all, {})
     return redirect(url_for("sync.job", job_id=job.id))
 
 
@@ -235,18 +214,46 @@ def _start_sync(chosen: list[StoredDevice], options: SyncOptions, kind: str):
     except TargetError as exc:
         flash(str(exc), "error")
         return redirect(url_for("sync.index"))
+    count = len(chosen)
+    title = f"{'Preview' if kind == 'preview' else 'Sync'} of {count} device" + (
+        "s" if count != 1 else ""
+    )
+    data = {
+        "overwrite_drift": options.overwrite_drift,
+        "confirm_minutes": options.confirm_minutes,
+        "all_or_nothing": options.all_or_nothing,
+    }
+
+    def sync_devices(db, devices, creds, **kwargs):
+        return actions.sync_devices(db, devices, options, creds, **kwargs)
+
+    started = _start_job(kind, title, chosen, sync_devices, data)
+    return redirect(url_for("sync.job", job_id=started.id))
+
+
+def _start_job(
+    kind: str,
+    title: str,
+    chosen: list[StoredDevice],
+    action: Callable[..., list[DeviceResult]],
+    data: dict[str, Any],
+) -> Job:
+    """Run ``action(db, devices, creds, ...)`` as a background job.
+
+    The job opens its own connection and reads the devices afresh, since the
+    request that started it is over by the time it runs.
+    """
     creds = credentials()
     db_path = current_app.config["DATABASE"]
     ids = [d.id for d in chosen]
 
-    def work(job: Job):
+    def work(job: Job) -> list[DeviceResult]:
         db = store.connect(db_path)
         try:
             fresh = [inv.get_device(db, i) for i in ids]
-            return actions.sync_devices(
+            return action(
                 db,
                 fresh,
-                options,
                 creds,
                 on_event=job.on_event,
                 cancel=job.cancel,
@@ -257,15 +264,5 @@ def _start_sync(chosen: list[StoredDevice], options: SyncOptions, kind: str):
         finally:
             db.close()
 
-    count = len(chosen)
-    title = f"{'Preview' if kind == 'preview' else 'Sync'} of {count} device" + (
-        "s" if count != 1 else ""
-    )
-    data = {
-        "ids": ids,
-        "overwrite_drift": options.overwrite_drift,
-        "confirm_minutes": options.confirm_minutes,
-        "all_or_nothing": options.all_or_nothing,
-    }
-    started = jobs().start(kind, title, [d.name for d in chosen], work, data)
-    return redirect(url_for("sync.job", job_id=started.id))
+    names = [d.name for d in chosen]
+    return jobs().start(kind, title, names, work, {"ids": ids, **data})
