@@ -76,18 +76,23 @@ def outcomes(state: dict) -> dict[str, str]:
     return {row["name"]: row["outcome"] for row in state["devices"]}
 
 
-def trust_from_job_page(client, job_id: str) -> None:
+def trust_from_job_page(client, job_id: str, devices=None):
+    """Tick the first-contact keys on a job page (all, or ``devices``) and
+    trust them; returns the redirect."""
     page = text(client.get(f"/sync/jobs/{job_id}"))
-    forms = re.findall(
-        r'action="(/devices/\d+/hostkey/trust)".*?name="csrf_token" value="([^"]+)"'
-        r'.*?name="key_line" value="([^"]+)"',
+    token = re.search(
+        r'action="/sync/jobs/[^"]+/trust-keys".*?name="csrf_token" value="([^"]+)"',
         page,
         re.S,
     )
-    assert forms, page
-    for action, token, key_line in forms:
-        response = client.post(action, data={"csrf_token": token, "key_line": key_line})
-        assert response.status_code == 302
+    assert token, page
+    shown = re.findall(r'name="device" value="([^"]+)" id="trust-', page)
+    response = client.post(
+        f"/sync/jobs/{job_id}/trust-keys",
+        data={"csrf_token": token.group(1), "device": devices or shown},
+    )
+    assert response.status_code == 302
+    return response
 
 
 def run_app(home: Path, data_dir: Path, *args: str, password: str | None = PASSWORD):

@@ -85,11 +85,17 @@ def test_add_trust_preview_and_sync(server, browser, fakesrx):
     submit(page, page.get_by_role("link", name="Preview a sync…"))
     checkbox = page.get_by_role("checkbox", name="branch-1")
     expect(checkbox).to_be_checked()
+    every = page.get_by_role("checkbox", name="Choose every device")
+    expect(every).to_be_checked()
+    every.uncheck()
+    expect(checkbox).not_to_be_checked()
+    every.check()
+    expect(checkbox).to_be_checked()
     page.get_by_role("button", name="Preview").focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
     expect(page.get_by_text(srx.fingerprint, exact=True)).to_be_visible(timeout=30_000)
-    submit(page, page.get_by_role("button", name="Trust this key"))
+    submit(page, page.get_by_role("button", name="Trust the ticked keys"))
 
     submit(page, page.get_by_role("button", name="Preview"))
     progress = page.locator("#job-progress")

@@ -495,3 +495,37 @@ def test_a_key_file_with_a_passphrase(client, token, creds, fakesrx, tmp_path):
     assert "which supports IMAP policies" in text(
         client.get(response.headers["Location"])
     )
+
+
+def test_trusting_only_the_ticked_first_contact_keys(client, token, creds, fakesrx):
+    srx_a, srx_b = fakesrx(hostname="srx-a"), fakesrx(hostname="srx-b")
+    ids = [add_device(client, token, srx_a), add_device(client, token, srx_b, "srx-b")]
+    response = client.post("/sync/preview", data={"csrf_token": token, "device": ids})
+    job_id, _ = wait_job(client, response)
+
+    response = trust_from_job_page(client, job_id, devices=["srx-b"])
+
+    # back to the sync page with both devices still chosen
+    location = response.headers["Location"]
+    assert all(f"device={i}" in location for i in ids)
+    db = open_store(client.application)
+    try:
+        assert inv.get_device_by_name(db, "srx-a").host_key is None
+        pinned = inv.get_device_by_name(db, "srx-b").host_key
+        assert pinned.fingerprint == srx_b.fingerprint
+    finally:
+        db.close()
+    # a key typed into the form is never what gets trusted
+    page = text(client.get(f"/sync/jobs/{job_id}"))
+    token2 = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post(
+        f"/sync/jobs/{job_id}/trust-keys",
+        data={"csrf_token": token2, "device": "srx-a", "key_line": "ssh-ed25519 AAAA"},
+    )
+    db = open_store(client.application)
+    try:
+        assert inv.get_device_by_name(db, "srx-a").host_key.fingerprint == (
+            srx_a.fingerprint
+        )
+    finally:
+        db.close()

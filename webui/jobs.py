@@ -37,6 +37,21 @@ class JobFailed(Exception):
     """Work that could not start; the message is shown to the administrator."""
 
 
+# how each outcome reads in the progress table
+OUTCOME_LABELS = {
+    "synced": "Synced and verified",
+    "previewed": "Previewed",
+    "no-change": "Already in sync",
+    "failed": "Failed",
+    "rolled-back": "Rolled back",
+    "unknown": "Outcome not known yet",
+    "cancelled": "Cancelled",
+    "hostkey-unknown": "New host key",
+    "hostkey-changed": "Host key changed",
+    "drifted": "Changed outside IMAP Desk",
+}
+
+
 @dataclass
 class DeviceProgress:
     """Where one device of a job is."""
@@ -119,6 +134,7 @@ class Job:
                         "status": p.status,
                         "message": p.message,
                         "outcome": p.outcome,
+                        "label": OUTCOME_LABELS.get(p.outcome or "", p.status),
                         "percent": round(share * 100),
                     }
                 )

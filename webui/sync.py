@@ -137,6 +137,44 @@ def status(job_id: str):
     return jsonify(_job(job_id).snapshot())
 
 
+@bp.route("/jobs/<job_id>/trust-keys", methods=["POST"])
+def trust_keys(job_id: str):
+    """Pin the first-contact keys this job met, for the devices ticked.
+
+    The keys come from the job's own results, never from the form, so only
+    a key the administrator was shown can be trusted here.
+    """
+    found = _job(job_id)
+    chosen = set(request.form.getlist("device"))
+    db = get_db()
+    trusted, failed = [], False
+    for result in found.results or []:
+        if result.outcome is not Outcome.HOSTKEY_UNKNOWN or not result.host_key:
+            continue
+        if result.device not in chosen:
+            continue
+        try:
+            stored = inv.get_device_by_name(db, result.device)
+            actions.trust_host_key(
+                db, stored, result.host_key, context=actions.Context("window", job_id)
+            )
+        except (store.NotFound, actions.HostKeyRefused, ValueError) as exc:
+            flash(f"{result.device}: {exc}", "error")
+            failed = True
+            continue
+        trusted.append(result.device)
+    if trusted:
+        flash(
+            f"Trusted the host keys of {', '.join(trusted)}. Preview again to "
+            "see their changes.",
+            "success",
+        )
+    elif not failed:
+        flash("Tick the devices whose keys you checked.", "warning")
+    ids = [d.id for d in inv.list_devices(db) if d.name in found.devices]
+    return redirect(url_for("sync.index", device=ids))
+
+
 @bp.route("/jobs/<job_id>/cancel", methods=["POST"])
 def cancel(job_id: str):
     """Ask the job to stop; devices stop between steps, nothing half-done."""

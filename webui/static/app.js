@@ -137,7 +137,31 @@
     }
   }
 
+  // a "select all" box ticks or clears every box of the same name in its
+  // form; it stays hidden without scripts, where each box is ticked by hand
+  function initSelectAll() {
+    document.querySelectorAll("input[data-select-all]").forEach(function (all) {
+      var name = all.dataset.selectAll;
+      var boxes = Array.prototype.filter.call(
+        all.form.querySelectorAll('input[type="checkbox"]'),
+        function (box) { return box.name === name && !box.disabled; }
+      );
+      function sync() {
+        var ticked = boxes.filter(function (box) { return box.checked; }).length;
+        all.checked = ticked > 0 && ticked === boxes.length;
+        all.indeterminate = ticked > 0 && ticked < boxes.length;
+      }
+      all.hidden = false;
+      all.addEventListener("change", function () {
+        boxes.forEach(function (box) { box.checked = all.checked; });
+      });
+      boxes.forEach(function (box) { box.addEventListener("change", sync); });
+      sync();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    initSelectAll();
     initCounters();
     initGuard();
     initShortcuts();

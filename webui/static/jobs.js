@@ -12,7 +12,7 @@
   var cancelForm = document.getElementById("cancel-form");
 
   function describe(row) {
-    var text = row.outcome || row.status;
+    var text = row.label || row.status;
     return row.message ? text + ": " + row.message : text;
   }
 
