@@ -109,8 +109,16 @@ def configure_logging(verbose: bool = False) -> None:
 
 
 def app_config() -> dict:
-    """What the interface shows about the program itself (About page)."""
-    return {"VERSION": __version__, "LOG_DIR": str(log_dir())}
+    """What the interface shows about the program itself (About page), and
+    where it keeps its compiled templates."""
+    import platformdirs
+
+    cache = Path(platformdirs.user_cache_dir(APP_SLUG, appauthor=False))
+    return {
+        "VERSION": __version__,
+        "LOG_DIR": str(log_dir()),
+        "TEMPLATE_CACHE_DIR": str(cache / f"templates-{__version__}"),
+    }
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import idna
-from email_validator import EmailNotValidError, validate_email
 
 ACTIONS = ("block", "permit")
 SERVER_SCOPES = ("all", "specific")
@@ -179,6 +178,9 @@ def check_email(value: str) -> str:
         raise ValueError(
             f"An email address cannot be longer than {LIMITS['email']} characters."
         )
+    # email-validator takes a noticeable part of start-up to import
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:

@@ -21,9 +21,12 @@ import json
 import logging
 import os
 import runpy
+import secrets
 import signal
+import socket
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -296,23 +299,179 @@ def run(
 
 
 def _run_locked(lock, data_dir, port, config, icon) -> int:
-    from . import create_app
-    from .server import LocalServer
-
-    app = create_app(data_dir, config={**config, "WINDOW_BRIDGE": True})
+    # the address and the launch secret exist before the interface does, so
+    # the window starts at once while the interface is built in a thread;
+    # the web view's first request waits in the socket's backlog meanwhile
     try:
-        server = LocalServer(app, port=port)
+        listening = socket.create_server(("127.0.0.1", port))
     except OSError as exc:
         raise DesktopError(f"Cannot listen on port {port}: {exc.strerror}.") from None
-    server.start()
+    interface = BackgroundInterface(
+        data_dir, listening, {**config, "WINDOW_BRIDGE": True}
+    )
+    interface.start()
     try:
-        _show_window(lock, server, icon)
+        _show_window(lock, interface, icon)
     finally:
-        server.shutdown()
+        interface.stop()
+    if interface.error is not None:
+        raise DesktopError(
+            f"The interface could not start: {interface.error}. The log file "
+            "has the details."
+        )
     return 0
 
 
-def _show_window(lock, server, icon) -> None:
+class BackgroundInterface:
+    """Builds the Flask application and serves it beside the window.
+
+    The socket is already listening, so the window can be pointed at
+    ``launch_url`` before the application exists. On Linux the interface is
+    built and served in a forked process: in a thread it would wait for the
+    interpreter lock, which Qt's start-up holds most of the time. Elsewhere
+    it runs in a thread. ``error`` says why building failed, if it did.
+
+    The forked process writes to the same log file; should it be the one to
+    rotate the file, the window's process goes on writing to the rotated one
+    until it exits.
+    """
+
+    def __init__(self, data_dir: Path, listening: socket.socket, config: dict):
+        self.launch_secret = secrets.token_urlsafe(32)
+        port = listening.getsockname()[1]
+        self.launch_url = f"http://127.0.0.1:{port}/launch/{self.launch_secret}"
+        self.error: str | None = None
+        self._data_dir = data_dir
+        self._listening = listening
+        self._config = config
+        self._server = None
+        self._child: int | None = None
+        self._stop_pipe: int | None = None
+        self._stopped = False
+        self._on_failure: Callable[[], None] | None = None
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if sys.platform.startswith("linux"):
+            self._start_process()
+        else:
+            self._start_thread(self._serve, "http")
+
+    def on_failure(self, callback: Callable[[], None]) -> bool:
+        """Have ``callback`` called, from another thread, if building fails.
+
+        Returns False instead when it has failed already.
+        """
+        with self._lock:
+            self._on_failure = callback
+            return self.error is None
+
+    def stop(self) -> None:
+        """Stop serving, or stop the building from ending in a server."""
+        with self._lock:
+            self._stopped = True
+            server = self._server
+        if server is not None:
+            server.shutdown()
+        if self._stop_pipe is not None:
+            os.close(self._stop_pipe)  # the child stops at end of file
+        self._thread.join(timeout=10)
+        if self._thread.is_alive() and self._child is not None:
+            log.warning("The server process did not stop; killing it")
+            os.kill(self._child, signal.SIGKILL)
+            self._thread.join()
+
+    def _start_thread(self, target, name: str, *args) -> None:
+        self._thread = threading.Thread(
+            target=target, args=args, name=name, daemon=True
+        )
+        self._thread.start()
+
+    def _build(self):
+        from . import create_app
+        from .server import LocalServer
+
+        app = create_app(
+            self._data_dir, launch_secret=self.launch_secret, config=self._config
+        )
+        return LocalServer(app, listening=self._listening)
+
+    def _failed(self, message: str) -> None:
+        with self._lock:
+            self.error = message
+            callback = self._on_failure
+        if callback is not None:
+            callback()
+
+    def _serve(self) -> None:
+        try:
+            server = self._build()
+        except Exception as exc:
+            log.exception("The interface could not start")
+            self._listening.close()
+            self._failed(str(exc))
+            return
+        with self._lock:
+            if not self._stopped:
+                self._server = server
+        if self._server is server:
+            server.serve_forever()
+
+    def _start_process(self) -> None:
+        report_read, report_write = os.pipe()
+        stop_read, stop_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                os.close(report_read)
+                os.close(stop_write)
+                code = self._serve_in_child(report_write, stop_read)
+            finally:
+                os._exit(code)
+        os.close(report_write)
+        os.close(stop_read)
+        self._listening.close()
+        self._child = pid
+        self._stop_pipe = stop_write
+        self._start_thread(self._watch_child, "http-watch", report_read)
+
+    def _serve_in_child(self, report: int, stop: int) -> int:
+        # Ctrl+C reaches the whole process group; the window decides
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            server = self._build()
+        except Exception as exc:
+            log.exception("The interface could not start")
+            os.write(report, str(exc).encode("utf-8", "replace")[:4000])
+            return 2
+        os.close(report)
+
+        def stop_when_asked():
+            with contextlib.suppress(OSError):
+                os.read(stop, 1)
+            server.shutdown()
+
+        stopper = threading.Thread(target=stop_when_asked, daemon=True)
+        stopper.start()
+        server.serve_forever()
+        stopper.join()
+        return 0
+
+    def _watch_child(self, report: int) -> None:
+        with os.fdopen(report, "rb") as reader:
+            message = reader.read().decode("utf-8", "replace")
+        _, status = os.waitpid(self._child, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if message:
+            self._failed(message)
+        elif not self._stopped:
+            log.error("The server process ended with status %s", code)
+            self._failed(f"the server process ended with status {code}")
+
+
+def _show_window(lock, interface: BackgroundInterface, icon) -> None:
     webview = _import_webview()
     api = DesktopApi()
     screens = _screens(webview)
@@ -322,7 +481,7 @@ def _show_window(lock, server, icon) -> None:
     origin = _primary_origin(screens)
     window = webview.create_window(
         TITLE,
-        server.launch_url,
+        interface.launch_url,
         js_api=api,
         width=start.width,
         height=start.height,
@@ -334,6 +493,8 @@ def _show_window(lock, server, icon) -> None:
     )
     api._window = window
     tracker.attach(window)
+    if not interface.on_failure(window.destroy):
+        return
 
     listener = ControlListener(lambda: bring_forward(window, tracker))
     listener.start()

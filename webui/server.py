@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 
 from flask import Flask
@@ -30,14 +31,25 @@ class LocalServer:
     """The interface's HTTP server, bound to 127.0.0.1 only.
 
     :param port: 0 picks a free port.
+    :param listening: a socket already listening on 127.0.0.1 to serve on
+        instead, which the server then owns; ``port`` is ignored.
     """
 
-    def __init__(self, app: Flask, port: int = 0):
+    def __init__(
+        self, app: Flask, port: int = 0, listening: socket.socket | None = None
+    ):
         self.app = app
         self._server = make_server(
-            "127.0.0.1", port, app, threaded=True, request_handler=RequestHandler
+            "127.0.0.1",
+            port,
+            app,
+            threaded=True,
+            request_handler=RequestHandler,
+            fd=None if listening is None else listening.fileno(),
         )
-        self.port: int = self._server.server_port
+        if listening is not None:
+            listening.close()  # werkzeug serves on its own duplicate
+        self.port: int = self._server.port
         app.config["ALLOWED_HOSTS"] = allowed_hosts(self.port)
         self._thread: threading.Thread | None = None
 
