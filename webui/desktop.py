@@ -315,10 +315,7 @@ def _run_locked(lock, data_dir, port, config, icon) -> int:
     finally:
         interface.stop()
     if interface.error is not None:
-        raise DesktopError(
-            f"The interface could not start: {interface.error}. The log file "
-            "has the details."
-        )
+        raise DesktopError(f"{interface.error} The log file has the details.")
     return 0
 
 
@@ -329,7 +326,8 @@ class BackgroundInterface:
     ``launch_url`` before the application exists. On Linux the interface is
     built and served in a forked process: in a thread it would wait for the
     interpreter lock, which Qt's start-up holds most of the time. Elsewhere
-    it runs in a thread. ``error`` says why building failed, if it did.
+    it runs in a thread. ``error`` is a sentence saying why it failed, if
+    it did.
 
     The forked process writes to the same log file; should it be the one to
     rotate the file, the window's process goes on writing to the rotated one
@@ -410,7 +408,7 @@ class BackgroundInterface:
         except Exception as exc:
             log.exception("The interface could not start")
             self._listening.close()
-            self._failed(str(exc))
+            self._failed(_could_not_start(str(exc)))
             return
         with self._lock:
             if not self._stopped:
@@ -465,10 +463,14 @@ class BackgroundInterface:
         _, status = os.waitpid(self._child, 0)
         code = os.waitstatus_to_exitcode(status)
         if message:
-            self._failed(message)
+            self._failed(_could_not_start(message))
         elif not self._stopped:
             log.error("The server process ended with status %s", code)
-            self._failed(f"the server process ended with status {code}")
+            self._failed(f"The server process stopped unexpectedly (status {code}).")
+
+
+def _could_not_start(reason: str) -> str:
+    return f"The interface could not start: {reason.rstrip('.')}."
 
 
 def _show_window(lock, interface: BackgroundInterface, icon) -> None:
