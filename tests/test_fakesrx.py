@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 
@@ -139,6 +140,35 @@ def test_replace_override_and_delete(fakesrx):
         running = etree.tostring(srx.running_config()).decode()
         cu.load(running, format="xml", overwrite=True)
         assert cu.diff() is None
+
+
+NOT_HELD = (
+    "<configuration><services><advanced-anti-malware>"
+    '<policy><name>absent</name><imap delete="delete"/></policy>'
+    "<policy><name>p2</name><verdict-threshold>4</verdict-threshold></policy>"
+    "</advanced-anti-malware></services></configuration>"
+)
+
+
+def test_deleting_what_the_device_does_not_hold_warns(fakesrx):
+    srx = fakesrx()
+    with open_device(fakesrx, srx) as dev:
+        cu = Config(dev)
+        with pytest.raises(ConfigLoadError) as caught:
+            cu.load(NOT_HELD, format="xml")
+        error = caught.value.rpc_error
+        assert error["severity"] == "warning"
+        assert error["message"] == "statement not found"
+        assert error["bad_element"] is None
+        # the load went through: the warning only says the deletion found nothing
+        diff = cu.diff()
+        assert "policy p2 {" in diff
+        assert "absent" not in diff
+        cu.rollback()
+
+        reply = cu.load(NOT_HELD, format="xml", ignore_warning="statement not found")
+        assert reply.find("load-success") is not None
+        assert "absent" not in cu.diff()
 
 
 def test_commit_confirmed_is_kept_when_confirmed(fakesrx):
@@ -357,3 +387,45 @@ def test_standard_netconf_edit_config_and_validate(fakesrx):
         manager.validate(source="candidate")
         manager.commit()
     assert threshold(srx) == "7"
+
+
+def _netconf_message(channel) -> bytes:
+    data = b""
+    while b"]]>]]>" not in data:
+        chunk = channel.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_close_session_ends_the_connection_quietly(fakesrx, caplog):
+    import socket
+
+    import paramiko
+
+    srx = fakesrx()
+    hello = (
+        '<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities>'
+        "<capability>urn:ietf:params:netconf:base:1.0</capability>"
+        "</capabilities></hello>]]>]]>"
+    )
+    close = (
+        '<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="1">'
+        "<close-session/></rpc>]]>]]>"
+    )
+    login = fakesrx.pyez_args(srx)
+    caplog.set_level(logging.WARNING, logger="paramiko")
+    for _ in range(5):
+        client = paramiko.Transport(socket.create_connection((srx.host, srx.port)))
+        client.connect(username=login["user"], password=login["passwd"])
+        channel = client.open_session()
+        channel.invoke_subsystem("netconf")
+        _netconf_message(channel)
+        channel.sendall(hello.encode() + close.encode())
+        assert b"<ok/>" in _netconf_message(channel)
+        # like ncclient, close the socket as soon as the reply is in
+        client.close()
+    assert _eventually(lambda: srx.sessions == 0)
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert errors == []

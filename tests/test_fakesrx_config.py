@@ -118,6 +118,76 @@ def test_xml_merge_replace_and_delete_attributes(base):
     assert new.findtext("interfaces/interface/name") == "ge-0/0/0"
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        # under a policy the configuration does not hold
+        "<services><advanced-anti-malware><policy><name>p9</name>"
+        '<imap delete="delete"/></policy></advanced-anti-malware></services>',
+        '<services><advanced-anti-malware><policy delete="delete">'
+        "<name>p9</name></policy></advanced-anti-malware></services>",
+        # under statements it does hold
+        '<system><domain-name delete="delete"/></system>',
+        "<security><policies><policy><from-zone-name>trust</from-zone-name>"
+        "<to-zone-name>untrust</to-zone-name>"
+        '<policy operation="delete"><name>gone</name></policy>'
+        "</policy></policies></security>",
+        "<security><policies><policy><from-zone-name>trust</from-zone-name>"
+        "<to-zone-name>untrust</to-zone-name><policy><name>out</name>"
+        '<match><application delete="delete">junos-ftp</application></match>'
+        "</policy></policy></policies></security>",
+    ],
+    ids=["under-new-policy", "new-policy", "leaf", "list-entry", "leaf-list-value"],
+)
+def test_xml_delete_of_a_statement_not_held_changes_nothing(base, change):
+    loaded = etree.XML(f"<configuration>{change}</configuration>")
+    new, warnings = conf.load_xml(base, loaded, "merge")
+    assert warnings == ["statement not found"]
+    assert conf.compare(base, new) == "\n"
+
+
+def test_xml_delete_not_held_beside_other_changes(base):
+    change = etree.XML(
+        "<configuration><services><advanced-anti-malware><policy><name>p9</name>"
+        '<imap delete="delete"/><verdict-threshold>5</verdict-threshold>'
+        "</policy></advanced-anti-malware></services>"
+        '<system><domain-name delete="delete"/><host-name>srx-b</host-name>'
+        "</system></configuration>"
+    )
+    new, warnings = conf.load_xml(base, change, "merge")
+    assert warnings == ["statement not found", "statement not found"]
+    policy = new.find("services/advanced-anti-malware/policy")
+    assert [c.tag for c in policy] == ["name", "verdict-threshold"]
+    assert new.findtext("system/host-name") == "srx-b"
+
+
+def test_set_delete_of_a_statement_not_held_changes_nothing(base):
+    lines = (
+        "delete services advanced-anti-malware policy p9 imap\n"
+        "delete security policies from-zone trust to-zone untrust policy gone\n"
+        "delete security zones security-zone trust interfaces ge-0/0/9.0\n"
+    )
+    new, warnings = conf.load_set(base, lines)
+    assert warnings == ["statement not found"] * 3
+    assert conf.compare(base, new) == "\n"
+
+
+def test_text_delete_and_replace_tags(base):
+    text = (
+        "system { delete: domain-name; replace: services { ssh; } }\n"
+        "services { advanced-anti-malware { delete: policy p9; } }\n"
+        "security { policies { from-zone trust to-zone untrust {\n"
+        "    policy out { match { delete: application junos-http; } }\n"
+        "} } }\n"
+    )
+    new, warnings = conf.load_xml(base, conf.parse_text(text), "merge")
+    assert warnings == ["statement not found", "statement not found"]
+    assert new.find("system/services/netconf") is None
+    assert new.find("system/services/ssh") is not None
+    assert new.find("services") is None
+    assert new.xpath("//match/application/text()") == ["junos-https"]
+
+
 def test_filter_keeps_ancestors_and_selected_entries(base):
     wanted = etree.XML(
         "<configuration><security><zones><security-zone><name>trust</name>"

@@ -106,10 +106,13 @@ def test_drop_before_commit_leaves_device_unchanged(fakesrx):
         cu = Config(dev)
         cu.load(SET_POLICY, format="set")
         srx.faults.drop_at_rpc = "commit-configuration"
+        start = time.monotonic()
         with pytest.raises(ConnectClosedError):
             cu.commit()
+        assert time.monotonic() - start < 2, "the connection closed at once"
     assert threshold(srx) is None
     assert srx.candidate_changed()
+    assert srx.sessions == 0
     assert srx.faults.drop_at_rpc is None, "drop_once clears the fault"
 
 
@@ -124,6 +127,23 @@ def test_drop_after_commit_applies_it(fakesrx):
             cu.commit(comment="lost reply")
     assert threshold(srx) == "6"
     assert srx.commit_history[0]["log"] == "lost reply"
+
+
+def test_silent_drop_answers_nothing_and_closes_nothing(fakesrx):
+    srx = fakesrx()
+    srx.faults.drop_at_rpc = "commit-configuration"
+    srx.faults.drop_after_apply = True
+    srx.faults.silent_drop = True
+    dev = Device(**fakesrx.pyez_args(srx)).open()
+    cu = Config(dev)
+    cu.load(SET_POLICY, format="set")
+    with pytest.raises(RpcTimeoutError):
+        cu.commit(timeout=1, comment="never answered")
+    assert threshold(srx) == "6", "the commit happened"
+    with pytest.raises(RpcTimeoutError):
+        dev.rpc.get_software_information(dev_timeout=1)
+    assert dev.connected
+    assert srx.sessions == 1, "the device still holds the session"
 
 
 def test_commit_error(fakesrx):

@@ -153,9 +153,11 @@ def merge_xml(
 
     Elements marked ``delete="delete"`` (or NETCONF ``operation="delete"``)
     are removed, elements marked ``replace="replace"`` replace their peer.
-    Returns warnings such as ``statement not found``.
+    Deleting a statement the configuration does not hold changes nothing and
+    warns ``statement not found``, however deep the statement sits.  Returns
+    the warnings.
     """
-    warnings = []
+    warnings: list[str] = []
     for child in _children(source):
         tag = _local(child.tag)
         sub = child_node(node, tag)
@@ -163,24 +165,50 @@ def merge_xml(
         plain = clean(child)
         existing = find_same(target, plain, sub)
         if op in ("delete", "remove"):
-            if existing is None:
-                warnings.append("statement not found")
-            elif sub is not None and sub.kind == "leaf-list" and not plain.text:
-                for peer in [c for c in target if c.tag == tag]:
-                    target.remove(peer)
-            else:
-                target.remove(existing)
-            prune(target)
-            continue
-        if existing is None:
-            target.append(plain)
+            warnings.extend(_delete_xml(target, existing, plain, sub))
+        elif existing is None:
+            built = _built(child, plain, sub, warnings)
+            if built is not None:
+                target.append(built)
         elif op == "replace":
-            target.replace(existing, plain)
+            target.replace(existing, _built(child, plain, sub, warnings, keep=True))
         elif is_leaf(plain) and (sub is None or sub.kind in LEAF_LIKE):
             existing.text = plain.text
         else:
-            merge_xml(existing, child, sub)
+            warnings.extend(merge_xml(existing, child, sub))
     return warnings
+
+
+def _delete_xml(target, existing, plain, sub) -> list[str]:
+    """Delete ``existing`` (every value, for a leaf-list named without one)."""
+    doomed = [existing] if existing is not None else []
+    if sub is not None and sub.kind == "leaf-list" and not plain.text:
+        doomed = [c for c in target if c.tag == plain.tag]
+    if not doomed:
+        return ["statement not found"]
+    for statement in doomed:
+        target.remove(statement)
+    prune(target)
+    return []
+
+
+def _built(child, plain, sub, warnings, keep=False) -> etree._Element | None:
+    """A new statement made from ``child``, without what it marks for deletion.
+
+    ``None`` when everything inside ``child`` was a deletion (of statements
+    not held, since the statement is new): Junos creates nothing on the way
+    to a statement it cannot find.  With ``keep`` the statement is returned
+    even then, as it replaces a peer.
+    """
+    if is_leaf(plain):
+        return plain
+    built = etree.Element(plain.tag)
+    warnings.extend(merge_xml(built, child, sub))
+    keys = key_tags(sub, plain)
+    asked = [c for c in _children(plain) if c.tag not in keys]
+    if keep or not asked or any(c.tag not in keys for c in built):
+        return built
+    return None
 
 
 def load_xml(
@@ -368,21 +396,35 @@ def _walk(root: etree._Element, path: Path, create: bool):
     return el
 
 
-def _set_leaf(el: etree._Element, leaf: tuple) -> None:
+def _set_leaf(
+    el: etree._Element, leaf: tuple, bare: bool = False
+) -> list[etree._Element]:
+    """Set a leaf (or leaf-list values) under ``el``; return the elements.
+
+    ``bare`` lets a leaf that needs a value come without one, as in the text
+    statement ``delete: verdict-threshold;``.
+    """
     tag, values, node = leaf
     if node is not None and node.kind == "leaf-list":
+        if bare and not values:
+            return [etree.SubElement(el, tag)]
+        touched = []
         for value in values:
             probe = etree.Element(tag)
             probe.text = value
-            if find_same(el, probe, node) is None:
+            found = find_same(el, probe, node)
+            if found is None:
                 el.append(probe)
-        return
-    if node is not None and node.kind == "leaf" and not values:
+                found = probe
+            touched.append(found)
+        return touched
+    if node is not None and node.kind == "leaf" and not values and not bare:
         raise LoadError("syntax error", bad_element=tag)
     existing = el.find(tag)
     if existing is None:
         existing = etree.SubElement(el, tag)
     existing.text = values[0] if values else None
+    return [existing]
 
 
 def prune(el: etree._Element | None) -> None:
@@ -446,7 +488,11 @@ def load_set(candidate: etree._Element, text: str) -> tuple[etree._Element, list
 
 
 def parse_text(text: str) -> etree._Element:
-    """Parse curly-brace configuration text into a ``<configuration>``."""
+    """Parse curly-brace configuration text into a ``<configuration>``.
+
+    A statement after ``delete:`` or ``replace:`` gets the matching XML
+    attribute (``delete="delete"``), which ``load_xml`` honours.
+    """
     root = etree.Element("configuration")
     stack: list[tuple[etree._Element, Node | None]] = [(root, ROOT)]
     words: list[str] = []
@@ -458,17 +504,9 @@ def parse_text(text: str) -> etree._Element:
                 if token == ";":
                     continue
                 raise LoadError("syntax error", bad_element=token)
-            parent, node = stack[-1]
-            if _word(words[0]) in ("replace:", "delete:"):
-                words = words[1:]
-            path = resolve(words, node, block=token == "{")
-            el = _walk(parent, path, create=True)
-            if token == "{":
-                if path.leaf is not None:
-                    raise LoadError("syntax error", bad_element=path.leaf[0])
-                stack.append((el, path.node))
-            elif path.leaf is not None:
-                _set_leaf(el, path.leaf)
+            opened = _text_statement(*stack[-1], words, block=token == "{")
+            if opened is not None:
+                stack.append(opened)
             words = []
         elif token == "}":
             if words or len(stack) == 1:
@@ -479,6 +517,31 @@ def parse_text(text: str) -> etree._Element:
     if words or len(stack) != 1:
         raise LoadError("syntax error", bad_element="}")
     return root
+
+
+def _text_statement(
+    parent: etree._Element, node: Node | None, words: list[str], block: bool
+) -> tuple[etree._Element, Node | None] | None:
+    """Add one text statement under ``parent``; return the block it opens."""
+    mark = None
+    if _word(words[0]) in ("replace:", "delete:"):
+        mark, words = _word(words[0])[:-1], words[1:]
+        if not words:
+            raise LoadError("syntax error", bad_element=f"{mark}:")
+    path = resolve(words, node, block=block)
+    el = _walk(parent, path, create=True)
+    opened = None
+    marked = [el]
+    if block:
+        if path.leaf is not None:
+            raise LoadError("syntax error", bad_element=path.leaf[0])
+        opened = (el, path.node)
+    elif path.leaf is not None:
+        marked = _set_leaf(el, path.leaf, bare=mark == "delete")
+    if mark is not None:
+        for statement in marked:
+            statement.set(mark, mark)
+    return opened
 
 
 # -- printing ----------------------------------------------------------------

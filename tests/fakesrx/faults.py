@@ -18,10 +18,16 @@ class Faults:
         (``lock-configuration`` and loads fail the way Junos reports it).
     :param latency: seconds added before every RPC is answered.
     :param drop_at_rpc: name of an RPC (``commit-configuration``) at which
-        the device drops the connection, by default before applying it.
+        the device closes the connection at once (the client reads the end
+        of the TCP stream), by default before applying the RPC.
     :param drop_after_apply: drop the connection after applying the RPC
         rather than before (the commit happened; the client never hears).
     :param drop_once: clear ``drop_at_rpc`` after it fired once.
+    :param silent_drop: at ``drop_at_rpc`` the device goes silent instead of
+        closing, as behind a cut link: that request and every later one on
+        the connection stay unanswered and nothing ends the connection, so
+        the client only sees timeouts.  Unlike a cut link, the device still
+        notices when the client closes its side, and ends the session then.
     :param commit_error: commits fail with this message (``commit check``
         still passes, as when a daemon rejects the configuration).
     :param commit_delay: seconds a commit takes; the commit is applied after
@@ -38,6 +44,7 @@ class Faults:
     drop_at_rpc: str | None = None
     drop_after_apply: bool = False
     drop_once: bool = True
+    silent_drop: bool = False
     commit_error: str | None = None
     commit_delay: float = 0.0
     netconf_disabled: bool = False

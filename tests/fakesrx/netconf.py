@@ -71,6 +71,7 @@ class NetconfSession:
         self.chunked = False
         self._buffer = bytearray()
         self._closing = False
+        self._silent = False
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -87,19 +88,29 @@ class NetconfSession:
         except Exception:
             logger.exception("%s: session %s failed", device.hostname, self.id)
         finally:
-            device.session_closed(self)
             self.close()
 
     def close(self) -> None:
+        """End the session, then close its SSH connection (which carried only
+        this session) at once, as Junos does when a session is over or killed.
+        """
+        # the channel is not closed first: ncclient closes its socket as soon
+        # as the close-session reply arrives, so anything sent after the reply
+        # meets a closed socket and comes back as a reset, which paramiko logs
+        # as an error
         self._closing = True
-        with contextlib.suppress(Exception):
-            self.channel.close()
+        self.srx.device.session_closed(self)
+        transport = self.channel.get_transport()
+        if transport is not None:
+            close_transport(transport)
 
-    def drop(self) -> None:
-        """Cut the whole SSH connection without a word, as a failing link."""
-        self._closing = True
-        with contextlib.suppress(Exception):
-            self.channel.get_transport().close()
+    def _lose_connection(self) -> None:
+        """Close the connection, or with ``silent_drop`` stop answering."""
+        if self.srx.device.faults.silent_drop:
+            self._silent = True
+            return
+        self.close()
+        raise Closed()
 
     # -- messages -----------------------------------------------------------
 
@@ -178,24 +189,26 @@ class NetconfSession:
         operation = next((c for c in rpc if isinstance(c.tag, str)), None)
         name = etree.QName(operation).localname if operation is not None else ""
         faults = self.srx.device.faults
+        if self._silent:
+            return
         if faults.latency:
             time.sleep(faults.latency)
         drop = faults.drop_at_rpc == name and name != ""
         if drop and faults.drop_once:
             faults.drop_at_rpc = None
         if drop and not faults.drop_after_apply:
-            self.drop()
-            raise Closed()
+            self._lose_connection()
+            return
         try:
             body = rpcs.dispatch(self, name, operation)
         except RpcFailure as failure:
             body = failure.elements()
         if drop:
-            self.drop()
-            raise Closed()
+            self._lose_connection()
+            return
         self._send(self._reply_text(rpc, body))
         if name == "close-session":
-            self._closing = True
+            self.close()
 
     def _reply_text(self, rpc, body: list[etree._Element]) -> bytes:
         attributes = ""

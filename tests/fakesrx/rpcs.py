@@ -167,8 +167,7 @@ def kill_session(session, op):
     target = session.srx.device.find_session(target_id)
     if target is None or target is session:
         raise RpcFailure(ErrorSpec(f"session {target_id} not found"))
-    target.drop()
-    session.srx.device.session_closed(target)
+    target.close()
     return ok()
 
 
