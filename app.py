@@ -50,7 +50,12 @@ def resolve_data_dir(option: str | None) -> Path:
             f"The data folder {path} is inside the program's own folder; "
             "choose a folder of your own with --data-dir."
         )
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(
+            f"Cannot use {path} as the data folder: {exc.strerror}."
+        ) from None
     return path
 
 
@@ -123,6 +128,7 @@ def app_config() -> dict:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the interface to a browser and print the URL to open."""
+    import store
     from webui import create_app
     from webui.instance import AlreadyRunning, InstanceLock
     from webui.server import LocalServer
@@ -134,7 +140,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except AlreadyRunning:
         raise CommandError("IMAP Desk is already open with this data folder.") from None
     try:
-        app = create_app(data_dir, config=app_config())
+        try:
+            app = create_app(data_dir, config=app_config())
+        except store.StoreError as exc:
+            raise CommandError(str(exc)) from None
         try:
             server = LocalServer(app, port=args.port)
         except OSError as exc:
@@ -214,9 +223,12 @@ def _open_store(args: argparse.Namespace):
     import store
 
     path = resolve_data_dir(args.data_dir) / store.DB_FILENAME
-    store.init_db(path)
-    db = store.connect(path)
-    store.ensure_default_policy(db)
+    try:
+        store.init_db(path)
+        db = store.connect(path)
+        store.ensure_default_policy(db)
+    except store.StoreError as exc:
+        raise CommandError(str(exc)) from None
     return db
 
 
@@ -361,6 +373,17 @@ def _write_output(text: str, out: str | None) -> None:
     print(f"Wrote {target}.", file=sys.stderr)
 
 
+def port_number(text: str) -> int:
+    """A TCP port from the command line: 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number.") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError("a port is a number from 0 to 65535.")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     data_dir_help = (
         "folder for the database (default: your user data folder, or IMAPDESK_DATA_DIR)"
@@ -379,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the interface for a browser and print the URL to open",
     )
     parser.add_argument(
-        "--port", type=int, default=0, help="port (default: a free one)"
+        "--port", type=port_number, default=0, help="port (default: a free one)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     parser.add_argument(

@@ -202,7 +202,7 @@ def cmd_sync(args: argparse.Namespace, open_store: OpenStore) -> int:
     from .targets import TargetError
 
     if not 1 <= args.confirm_minutes <= 65535:
-        raise CliError("--confirm-minutes must be 1 to 65535.")
+        raise CliError("The confirmation time (--confirm-minutes) must be 1 to 65535.")
     if not args.verbose:
         # the progress lines say what happened; every NETCONF message is noise
         for name in ("ncclient", "paramiko"):

@@ -5,12 +5,20 @@ Only this package knows SQLite. Callers open a connection with
 """
 
 from .db import DB_FILENAME, connect, init_db, write_transaction
-from .errors import DuplicateName, InvalidImport, NotFound, StaleRevision, StoreError
+from .errors import (
+    DatabaseUnreadable,
+    DuplicateName,
+    InvalidImport,
+    NotFound,
+    StaleRevision,
+    StoreError,
+)
 from .jsonio import dumps_policy, import_policy, loads_policy
 from .model import Administrator, Policy, ValidationError
 from .policies import (
     Revision,
     StoredPolicy,
+    create_policies,
     create_policy,
     delete_policy,
     ensure_default_policy,
@@ -28,6 +36,7 @@ from .policies import (
 __all__ = [
     "DB_FILENAME",
     "Administrator",
+    "DatabaseUnreadable",
     "DuplicateName",
     "InvalidImport",
     "NotFound",
@@ -38,6 +47,7 @@ __all__ = [
     "StoredPolicy",
     "ValidationError",
     "connect",
+    "create_policies",
     "create_policy",
     "delete_policy",
     "dumps_policy",

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .db import write_transaction
+from .db import rows_with_id, write_transaction
 from .errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ def get_entry(db: Database, entry_id: int) -> AuditEntry:
 
     :raises NotFound:
     """
-    rows = list(db.query("SELECT * FROM audit_log WHERE id = ?", [entry_id]))
+    rows = rows_with_id(db, "SELECT * FROM audit_log WHERE id = ?", entry_id)
     if not rows:
         raise NotFound(f"There is no audit entry number {entry_id}.")
     return _entry(rows[0])
@@ -211,31 +211,30 @@ def export_csv(entries: list[AuditEntry]) -> str:
     writer.writerow(CSV_COLUMNS)
     for e in entries:
         steps = "; ".join(f"{s.step}={s.status} ({s.elapsed:.1f} s)" for s in e.steps)
-        writer.writerow(
-            [
-                e.id,
-                e.started_at,
-                e.finished_at,
-                e.action,
-                e.source,
-                e.job_id,
-                e.device_name,
-                e.host,
-                e.policy_name,
-                e.revision_label,
-                e.outcome,
-                _cell(e.comment),
-                _cell(e.error),
-                steps,
-                _cell(e.diff),
-            ]
-        )
+        row = [
+            e.started_at,
+            e.finished_at,
+            e.action,
+            e.source,
+            e.job_id,
+            e.device_name,
+            e.host,
+            e.policy_name,
+            e.revision_label,
+            e.outcome,
+            e.comment,
+            e.error,
+            steps,
+            e.diff,
+        ]
+        writer.writerow([e.id, *(_cell(text) for text in row)])
     return out.getvalue()
 
 
 def _cell(text: str) -> str:
-    # a spreadsheet would run a cell starting with one of these as a formula
-    if text[:1] in ("=", "+", "-", "@"):
+    # a spreadsheet would run a cell starting with one of these as a formula;
+    # every text cell is checked, whatever the column is expected to hold
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text
     return text
 

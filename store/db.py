@@ -7,12 +7,17 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database, Migrations
+
+from .errors import DatabaseUnreadable
 
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "imapdesk.db"
+# SQLite integers are signed 64-bit; a larger id cannot even be looked up
+ROW_ID_RANGE = range(-(2**63), 2**63)
 
 migrations = Migrations("imapdesk")
 
@@ -192,14 +197,27 @@ def connect(path: Path | str) -> Database:
 
     WAL lets the window read while a save is written; ``synchronous=FULL``
     makes an acknowledged save survive a crash of the process or the machine.
+
+    :raises DatabaseUnreadable: when the file is not a database SQLite can use.
     """
-    conn = sqlite3.connect(
-        str(path), timeout=10, isolation_level=None, check_same_thread=False
-    )
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
+    try:
+        conn = sqlite3.connect(
+            str(path), timeout=10, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise _unreadable(path, exc) from None
     return Database(conn)
+
+
+def _unreadable(path: Path | str, exc: sqlite3.Error) -> DatabaseUnreadable:
+    return DatabaseUnreadable(f"The database {path} cannot be opened: {exc}.")
 
 
 def init_db(path: Path | str) -> None:
@@ -214,6 +232,13 @@ def init_db(path: Path | str) -> None:
         migrations.apply(db)
     finally:
         db.close()
+
+
+def rows_with_id(db: Database, sql: str, row_id: int) -> list[dict[str, Any]]:
+    """The rows ``sql`` finds for one id; none for an id beyond SQLite's range."""
+    if row_id not in ROW_ID_RANGE:
+        return []
+    return list(db.query(sql, [row_id]))
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .db import write_transaction
+from .db import ROW_ID_RANGE, rows_with_id, write_transaction
 from .errors import DuplicateName, NotFound
 from .model import ValidationError, has_control_chars, normalize_hostname
 from .policies import now
@@ -288,9 +288,12 @@ def _check_policy_id(value: Any) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        policy_id = int(value)
     except (TypeError, ValueError):
         raise ValueError("Choose one of the policies.") from None
+    if policy_id not in ROW_ID_RANGE:
+        raise ValueError("Choose one of the policies.")
+    return policy_id
 
 
 def _build_bindings(raw: Any, errors: dict[str, str]) -> tuple[SecurityBinding, ...]:
@@ -361,7 +364,7 @@ def get_device(db: Database, device_id: int) -> StoredDevice:
 
     :raises NotFound:
     """
-    rows = list(db.query(_SELECT + " WHERE d.id = ?", [device_id]))
+    rows = rows_with_id(db, _SELECT + " WHERE d.id = ?", device_id)
     if not rows:
         raise NotFound(f"There is no device number {device_id}.")
     return _stored(db, rows[0])

@@ -5,6 +5,10 @@ class StoreError(Exception):
     """Base class for every error the store raises on purpose."""
 
 
+class DatabaseUnreadable(StoreError):
+    """A database file SQLite cannot open: damaged, locked or not a database."""
+
+
 class NotFound(StoreError):
     """A policy or revision that does not exist."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .db import write_transaction
+from .db import rows_with_id, write_transaction
 from .errors import DuplicateName, NotFound, StaleRevision
 from .model import Policy, ValidationError, check_text
 
@@ -62,7 +62,7 @@ def get_policy(db: Database, policy_id: int) -> StoredPolicy:
 
     :raises NotFound: if there is none.
     """
-    rows = list(db.query(_SELECT_POLICY + " WHERE p.id = ?", [policy_id]))
+    rows = rows_with_id(db, _SELECT_POLICY + " WHERE p.id = ?", policy_id)
     if not rows:
         raise NotFound(f"There is no policy number {policy_id}.")
     return _stored(rows[0])
@@ -84,21 +84,34 @@ def create_policy(db: Database, policy: Policy, note: str = "") -> StoredPolicy:
 
     :raises DuplicateName: if another policy has the name.
     """
+    return create_policies(db, [policy], note)[0]
+
+
+def create_policies(
+    db: Database, policies: list[Policy], note: str = ""
+) -> list[StoredPolicy]:
+    """Store several new policies in one transaction: all of them or none.
+
+    :raises DuplicateName: if a name is taken, and nothing is stored.
+    """
     note = _check_note(note)
     stamp = now()
+    ids = []
     with write_transaction(db):
-        try:
-            cursor = db.execute(
-                "INSERT INTO policies (name, data, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?)",
-                [policy.name, _dump(policy), stamp, stamp],
-            )
-        except sqlite3.IntegrityError:
-            raise _duplicate(policy.name) from None
-        policy_id = cursor.lastrowid
-        _add_revision(db, policy_id, policy, note or "Created.", stamp)
-    log.info("Created policy %s", policy.name)
-    return get_policy(db, policy_id)
+        for policy in policies:
+            try:
+                cursor = db.execute(
+                    "INSERT INTO policies (name, data, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    [policy.name, _dump(policy), stamp, stamp],
+                )
+            except sqlite3.IntegrityError:
+                raise _duplicate(policy.name) from None
+            ids.append(cursor.lastrowid)
+            _add_revision(db, cursor.lastrowid, policy, note or "Created.", stamp)
+    for policy in policies:
+        log.info("Created policy %s", policy.name)
+    return [get_policy(db, policy_id) for policy_id in ids]
 
 
 def save_policy(
@@ -167,7 +180,7 @@ def get_revision(db: Database, revision_id: int) -> Revision:
 
     :raises NotFound:
     """
-    rows = list(db.query("SELECT * FROM revisions WHERE id = ?", [revision_id]))
+    rows = rows_with_id(db, "SELECT * FROM revisions WHERE id = ?", revision_id)
     if not rows:
         raise NotFound(f"There is no revision number {revision_id}.")
     return _revision(rows[0])

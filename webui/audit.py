@@ -39,18 +39,20 @@ def index():
     """The audit log, newest first, filtered by device, outcome and dates."""
     db = get_db()
     filters, problems = _filters()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
     query = {k: v or None for k, v in filters.items()}
+    total = audit.count_entries(db, **query)
+    pages = max(1, -(-total // PAGE_SIZE))
+    # a page past the end (an old link, a hand-typed number) shows the last one
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
     entries = audit.list_entries(
         db, **query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
-    total = audit.count_entries(db, **query)
     return render_template(
         "audit/index.html",
         entries=entries,
         total=total,
         page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=pages,
         filters=filters,
         problems=problems,
         device_names=audit.known_values(db, "device_name"),

@@ -122,6 +122,12 @@ def _edit(stored: StoredDevice | None):
             saved = inv.update_device(db, stored.id, device)
     except store.DuplicateName as exc:
         return _render_form(stored, values, {"name": str(exc)}, policies), 400
+    except store.NotFound:
+        if stored is not None and not _device_exists(db, stored.id):
+            raise
+        # the policy chosen was deleted while the form was open
+        errors = {"policy_id": "That policy no longer exists; choose another one."}
+        return _render_form(stored, values, errors, store.list_policies(db)), 400
     _save_password(stored, saved, request.form.get("password", ""))
     flash(f"Saved device {saved.name}.", "success")
     return redirect(url_for("devices.show", device_id=saved.id))
@@ -165,10 +171,18 @@ def _form_values(
     }
 
 
+def _device_exists(db, device_id: int) -> bool:
+    try:
+        inv.get_device(db, device_id)
+    except store.NotFound:
+        return False
+    return True
+
+
 def _read_form() -> dict[str, Any]:
     form = request.form
     bindings = []
-    for i in range(int(form.get("binding_rows", "0") or 0)):
+    for i in range(_binding_rows(form.get("binding_rows", ""))):
         row = {
             key: form.get(f"b{i}_{key}", "").strip()
             for key in ("from_zone", "to_zone", "security_policy", "ssl_proxy")
@@ -185,6 +199,15 @@ def _read_form() -> dict[str, Any]:
         "policy_id": form.get("policy_id") or None,
         "bindings": bindings,
     }
+
+
+def _binding_rows(value: str) -> int:
+    # the form never has more rows than a device can hold plus the spare ones
+    try:
+        count = int(value or "0")
+    except ValueError:
+        abort(400, "The form did not say how many bindings it holds; reload it.")
+    return max(0, min(count, inv.MAX_BINDINGS + SPARE_BINDING_ROWS))
 
 
 def _render_form(stored, values, errors, policies):
@@ -299,12 +322,17 @@ def _hostkey_page(stored: StoredDevice, key_line: str | None, note: str):
         return redirect(url_for("devices.show", device_id=stored.id))
     from deviceio.hostkeys import fingerprint, same_key
 
+    try:
+        shown = fingerprint(key_line)
+    except ValueError as exc:
+        # only a form sent back by hand carries a key line that does not parse
+        abort(400, str(exc))
     pinned = stored.host_key
     return render_template(
         "devices/hostkey.html",
         stored=stored,
         key_line=key_line,
-        fingerprint=fingerprint(key_line),
+        fingerprint=shown,
         key_type=key_line.split()[0],
         changed=pinned is not None and not same_key(pinned.key_line, key_line),
         same=pinned is not None and same_key(pinned.key_line, key_line),

@@ -21,6 +21,7 @@ TITLES = {
     405: "Not allowed",
     409: "Saved elsewhere",
     413: "File too large",
+    415: "This request could not be handled",
     500: "Something went wrong",
 }
 

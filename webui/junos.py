@@ -376,13 +376,5 @@ def _renamed(data: dict[str, Any], name: str) -> Policy:
 def _create_all(policies: list[Policy], filename: str) -> list[store.StoredPolicy]:
     db = get_db()
     note = f"Imported from the device configuration {filename}".strip() + "."
-    created: list[store.StoredPolicy] = []
-    try:
-        for one in policies:
-            created.append(store.create_policy(db, one, note[:500]))
-    except store.DuplicateName:
-        # all or nothing: a name taken meanwhile undoes the ones just made
-        for stored in created:
-            store.delete_policy(db, stored.id)
-        raise
-    return created
+    # all or nothing: a name taken meanwhile stores none of them
+    return store.create_policies(db, policies, note[:500])

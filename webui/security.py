@@ -1,6 +1,6 @@
 """Keeping the local server to its own window.
 
-Three guards, checked on every request:
+Guards checked on every request:
 
 - the Host header must name the address the server listens on, so a web
   page that rebinds its own DNS name to 127.0.0.1 gets nothing;
@@ -8,7 +8,9 @@ Three guards, checked on every request:
   URL, and traded there for an HttpOnly, SameSite=Strict cookie that every
   later request must carry, so other local processes and web pages in a
   browser cannot use the server;
-- every form that changes something carries a CSRF token (Flask-WTF).
+- every form that changes something carries a CSRF token (Flask-WTF), and
+  arrives as a form: a JSON body is refused, since Flask-WTF would read it as
+  form data whose values can be lists, numbers or objects.
 """
 
 from __future__ import annotations
@@ -91,6 +93,9 @@ def init_security(app: Flask, guard: LaunchGuard) -> None:
                 "IMAP Desk answers only its own window. Open it from the "
                 "application, or use the link it printed when it started.",
             )
+        if request.method == "POST" and request.is_json:
+            # Flask-WTF would read a JSON body as the form, values of any type
+            abort(415, "IMAP Desk's pages send forms; this request sent JSON.")
         return
 
     @app.route("/launch/<token>")
