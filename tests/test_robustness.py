@@ -667,3 +667,47 @@ def test_an_unreadable_database_is_a_store_error(tmp_path):
     (app_dir / store.DB_FILENAME).write_bytes(path.read_bytes())
     with pytest.raises(store.StoreError):
         create_app(app_dir)
+
+
+# -- jobs -------------------------------------------------------------------------
+
+
+def finished_job(client, kind: str, device: str, outcome: Outcome, data: dict):
+    with client.application.app_context():
+        job = jobs().start(
+            kind, kind, [device], lambda job: [DeviceResult(device, outcome)], data
+        )
+    assert job.done.wait(5)
+    return job
+
+
+def test_a_preview_is_synced_once(client, seeded):
+    token = csrf_token(client)
+    form = {"csrf_token": token, "device": "srx-robust", "confirm_minutes": "5"}
+    url = f"/sync/jobs/{seeded['job_id']}/sync"
+    first = client.post(url, data=form)
+    assert first.status_code == 302 and "/sync/jobs/" in first.headers["Location"]
+    assert seeded["job_id"] not in first.headers["Location"]
+    again = client.post(url, data=form, follow_redirects=True)
+    assert "already synced from this preview" in text(again)
+
+
+def test_a_rollback_needs_a_preview_of_that_rollback(client, seeded):
+    token = csrf_token(client)
+    device_id = int(seeded["device_id"])
+    data = {"n": 3, "device_id": device_id}
+    committed = finished_job(client, "rollback", "srx-robust", Outcome.SYNCED, data)
+    other = finished_job(
+        client,
+        "rollback-preview",
+        "srx-robust",
+        Outcome.PREVIEWED,
+        {**data, "device_id": device_id + 1},
+    )
+    for job in (committed, other):
+        response = client.post(
+            f"/devices/{device_id}/rollback",
+            data={"csrf_token": token, "n": "3", "preview_job": job.id},
+        )
+        assert response.status_code == 400
+        assert "Preview the rollback again" in text(response)

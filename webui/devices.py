@@ -413,8 +413,15 @@ def rollback(device_id: int):
     stored = load_device(device_id)
     n = _rollback_number()
     preview = jobs().get(request.form.get("preview_job", ""))
-    result = preview.result_for(stored.name) if preview else None
-    if result is None or preview.data.get("n") != n:
+    previewed = (
+        preview is not None
+        and preview.kind == "rollback-preview"
+        and preview.data.get("device_id") == stored.id
+        and preview.data.get("n") == n
+    )
+    result = preview.result_for(stored.name) if previewed else None
+    # a preview approves one commit: a second click starts nothing
+    if result is None or not preview.claim({stored.name}):
         abort(400, "Preview the rollback again before committing it.")
     return _start_rollback(stored, n, preview=False, approved=result.diff)
 

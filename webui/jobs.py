@@ -79,6 +79,8 @@ class Job:
     results: list[DeviceResult] | None = None
     error: str = ""
     done: threading.Event = field(default_factory=threading.Event)
+    # devices whose results a follow-up job (the sync of a preview) has taken
+    claimed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def on_event(self, event: StepEvent) -> None:
@@ -106,11 +108,24 @@ class Job:
                     progress.outcome = getattr(
                         result.outcome, "value", str(result.outcome)
                     )
-        self.done.set()
+            # under the lock, so a snapshot never shows done without results
+            self.done.set()
 
     @property
     def running(self) -> bool:
         return not self.done.is_set()
+
+    def claim(self, names: set[str]) -> bool:
+        """Take devices' results for a follow-up job; each can be taken once.
+
+        :returns: False, taking none, when one was taken before, so a second
+            click on Sync or a second window starts nothing twice.
+        """
+        with self._lock:
+            if names & self.claimed:
+                return False
+            self.claimed |= names
+            return True
 
     def result_for(self, name: str) -> DeviceResult | None:
         for result in self.results or []:
@@ -138,7 +153,8 @@ class Job:
                         "percent": round(share * 100),
                     }
                 )
-        done = self.done.is_set()
+            done = self.done.is_set()
+            error = self.error
         percent = 100 if done else round(100 * sum(shares) / max(1, len(shares)))
         return {
             "id": self.id,
@@ -146,7 +162,7 @@ class Job:
             "done": done,
             "cancelling": self.cancel.is_set() and not done,
             "percent": percent,
-            "error": self.error,
+            "error": error,
             "devices": rows,
         }
 

@@ -101,6 +101,13 @@ def confirm(job_id: str):
     if not 1 <= minutes <= 65535:
         flash("The confirmation time must be 1 to 65535 minutes.", "error")
         return redirect(url_for("sync.job", job_id=job_id))
+    if not preview_job.claim(set(approved)):
+        flash(
+            "Some of these devices were already synced from this preview. "
+            "Preview them again to sync them once more.",
+            "error",
+        )
+        return redirect(url_for("sync.job", job_id=job_id))
     options = SyncOptions(
         confirm_minutes=minutes,
         approved_diffs=approved,
