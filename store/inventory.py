@@ -41,7 +41,7 @@ from .devices import (
     StoredDevice,
     save_inventory,
 )
-from .errors import InvalidImport
+from .errors import DuplicateName, InvalidImport, NotFound
 from .model import ValidationError
 
 REQUIRED_COLUMNS = ("name", "host", "port", "user", "policy")
@@ -185,7 +185,13 @@ def import_inventory(db: Database, data: bytes | str) -> ImportResult:
     :raises InvalidInventory:
     """
     devices = read_inventory(db, data)
-    added, updated = save_inventory(db, devices)
+    try:
+        added, updated = save_inventory(db, devices)
+    except (DuplicateName, NotFound) as exc:
+        # a policy deleted, or a device renamed, since the file was checked
+        raise InvalidInventory(
+            [RowProblem(1, f"{exc} Nothing was changed; import the file again.")]
+        ) from None
     return ImportResult(added=added, updated=updated)
 
 

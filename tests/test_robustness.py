@@ -24,7 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 import store
 from deviceio.sync import DeviceResult, Outcome
-from store import audit
+from store import audit, inventory
 from store import devices as inv
 from store.credentials import CredentialStore
 from store.model import Policy
@@ -711,3 +711,19 @@ def test_a_rollback_needs_a_preview_of_that_rollback(client, seeded):
         )
         assert response.status_code == 400
         assert "Preview the rollback again" in text(response)
+
+
+def test_a_policy_deleted_during_an_inventory_import_changes_nothing(db, monkeypatch):
+    gone = store.create_policy(db, Policy(name="gone"))
+    checked = inventory.save_inventory
+
+    def delete_then_save(db_, devices):
+        store.delete_policy(db_, gone.id)
+        return checked(db_, devices)
+
+    monkeypatch.setattr(inventory, "save_inventory", delete_then_save)
+    data = b"name,host,port,user,policy\nsrx-late,srx.example,830,admin,gone\n"
+    with pytest.raises(inventory.InvalidInventory) as raised:
+        inventory.import_inventory(db, data)
+    assert "no longer exists" in raised.value.problems[0].message
+    assert inv.list_devices(db) == []
