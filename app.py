@@ -289,11 +289,15 @@ def _junos_export(db, stored, fmt: str, device_name: str | None) -> str:
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a policy file, or a policy from a saved device configuration."""
     import store
+    from deviceio import savedfile
     from deviceio.savedfile import is_policy_file
 
     path = Path(args.file)
+    limit = max(store.jsonio.MAX_FILE_BYTES, savedfile.MAX_FILE_BYTES)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            # one byte past the limit is enough to refuse it: /dev/zero included
+            data = file.read(limit + 1)
     except OSError as exc:
         raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
     if is_policy_file(data):

@@ -119,7 +119,9 @@ def cmd_devices_import(args: argparse.Namespace, open_store: OpenStore) -> int:
 
     path = Path(args.file)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            # one byte past the limit is enough to refuse it: /dev/zero included
+            data = file.read(inventory.MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise CliError(f"Cannot read {path}: {exc.strerror}.") from None
     db = open_store(args)

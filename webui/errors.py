@@ -33,8 +33,8 @@ MESSAGES = {
     404: "There is nothing at this address. The policy or revision may have "
     "been deleted.",
     405: "This page cannot be used that way. Go back and use its buttons.",
-    413: "The file is larger than IMAP Desk accepts (4 MB). A policy file is "
-    "only a few kilobytes; check that you chose the right file.",
+    413: "The file is larger than IMAP Desk accepts (4 MB). Policy files and "
+    "inventories are only a few kilobytes; check that you chose the right file.",
     500: "IMAP Desk met an unexpected problem and did not finish what you "
     "asked. Nothing was half-saved: each save is all or nothing. The details "
     "are in the log.",
