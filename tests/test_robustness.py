@@ -729,3 +729,25 @@ def test_a_policy_deleted_during_an_inventory_import_changes_nothing(db, monkeyp
         inventory.import_inventory(db, data)
     assert "no longer exists" in raised.value.problems[0].message
     assert inv.list_devices(db) == []
+
+
+def test_edits_to_a_policy_deleted_meanwhile_are_kept_on_the_page(app, client):
+    db = open_store(app)
+    try:
+        doomed = store.create_policy(db, Policy(name="doomed"))
+        form = editor_form(
+            Policy(name="doomed", subject="Typed before the delete"),
+            csrf_token(client, f"/policies/{doomed.id}"),
+            doomed.revision_id,
+        )
+        store.delete_policy(db, doomed.id)
+        before = snapshot(app)
+        response = client.post(f"/policies/{doomed.id}", data=form)
+        assert response.status_code == 409
+        page = text(response)
+        assert "deleted in another window" in page
+        assert "Typed before the delete" in page
+        assert 'action="/policies/new"' in page
+        assert snapshot(app) == before
+    finally:
+        db.close()

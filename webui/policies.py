@@ -47,7 +47,13 @@ def create():
 @bp.route("/policies/<int:policy_id>", methods=["GET", "POST"])
 def edit(policy_id: int):
     """The policy editor."""
-    return _editor(store.get_policy(get_db(), policy_id))
+    try:
+        stored = store.get_policy(get_db(), policy_id)
+    except store.NotFound:
+        if request.method != "POST":
+            raise
+        return _deleted_meanwhile()
+    return _editor(stored)
 
 
 @bp.route("/policies/<int:policy_id>/rename", methods=["GET", "POST"])
@@ -191,6 +197,18 @@ def _editor(stored: store.StoredPolicy | None):
         "success",
     )
     return redirect(url_for("policies.edit", policy_id=saved.id))
+
+
+def _deleted_meanwhile():
+    # keep what was typed, offered as a new policy, rather than a bare 404
+    draft = forms.drop_blank_rows(forms.draft_from_form(forms.PolicyForm()))
+    draft["base_revision"] = ""
+    flash(
+        "Not saved: this policy was deleted in another window while you edited "
+        "it. Your changes are below; create it as a new policy to keep them.",
+        "error",
+    )
+    return _render_editor(None, forms.form_from_draft(draft), unsaved=True), 409
 
 
 def _save(
