@@ -424,7 +424,9 @@ def _emit(on_event, device: str, step, status: str) -> None:
 
 
 def _secrets(stored: StoredDevice, creds: CredentialStore) -> list[str]:
-    found = [creds.get(stored.name) or ""] if stored.device.auth == "password" else []
+    # a key file's passphrase is kept like a password, in the keyring too
+    own = stored.device.auth in ("password", "key_file")
+    found = [creds.get(stored.name) or ""] if own else []
     return [s for s in found + creds.known_secrets() if s]
 
 

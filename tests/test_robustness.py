@@ -751,3 +751,29 @@ def test_edits_to_a_policy_deleted_meanwhile_are_kept_on_the_page(app, client):
         assert snapshot(app) == before
     finally:
         db.close()
+
+
+def test_a_key_passphrase_in_the_keyring_is_scrubbed_from_errors(db):
+    from fleet import actions
+
+    from .devices_support import DictKeyring
+
+    kept = CredentialStore(DictKeyring())
+    stored = inv.create_device(
+        db,
+        inv.Device.from_dict(
+            {
+                "name": "srx-key",
+                "host": "srx-key.example",
+                "user": "admin",
+                "auth": "key_file",
+                "key_file": "/home/admin/.ssh/id_ed25519",
+            }
+        ),
+    )
+    assert kept.save(stored.name, "passphrase-of-the-key") == "keyring"
+    result = DeviceResult(
+        stored.name, Outcome.FAILED, error="Bad key: passphrase-of-the-key"
+    )
+    actions._clean(result, kept, stored)
+    assert "passphrase-of-the-key" not in result.error
