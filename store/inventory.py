@@ -21,7 +21,8 @@ bindings   no        security policies that apply the IMAP policy, separated
 
 Passwords never appear in the file: a ``password`` column is refused.
 Blank lines are skipped. A row whose name matches an existing device updates
-it; the other rows add devices. Importing is all or nothing: one bad row and
+it, and an optional column the file lacks leaves that setting as it is; the
+other rows add devices. Importing is all or nothing: one bad row and
 nothing is stored, and every bad row is reported with its line number.
 """
 
@@ -39,6 +40,7 @@ from .devices import (
     Device,
     SecurityBinding,
     StoredDevice,
+    list_devices,
     save_inventory,
 )
 from .errors import DuplicateName, InvalidImport, NotFound
@@ -139,6 +141,7 @@ def read_inventory(db: Database, data: bytes | str) -> list[Device]:
         row["name"].lower(): row["id"]
         for row in db.query("SELECT id, name FROM policies")
     }
+    existing = {d.name.lower(): d.device for d in list_devices(db)}
     devices: list[Device] = []
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
@@ -157,7 +160,7 @@ def read_inventory(db: Database, data: bytes | str) -> list[Device]:
             problems.append(RowProblem(line, f"A file holds at most {MAX_ROWS} rows."))
             break
         try:
-            device = _read_row(cells, columns, policies)
+            device = _read_row(cells, columns, policies, existing)
         except ValueError as exc:
             problems.append(RowProblem(line, str(exc)))
             continue
@@ -268,7 +271,10 @@ def _check_header(header: list[str]) -> dict[str, int]:
 
 
 def _read_row(
-    cells: list[str], columns: dict[str, int], policies: dict[str, int]
+    cells: list[str],
+    columns: dict[str, int],
+    policies: dict[str, int],
+    existing: dict[str, Device],
 ) -> Device:
     if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
         raise ValueError(
@@ -296,6 +302,16 @@ def _read_row(
         data["bindings"] = parse_bindings(cell("bindings"))
     except ValueError as exc:
         raise ValueError(f"Bindings: {exc}") from None
+    current = existing.get(data["name"].lower())
+    if current is not None:
+        # an optional column the file lacks keeps what the device has; a
+        # blank cell in a column the file has is a value like any other
+        if "auth" not in columns:
+            data["auth"] = current.auth
+        if "key_file" not in columns:
+            data["key_file"] = current.key_file
+        if "bindings" not in columns:
+            data["bindings"] = [b.to_dict() for b in current.bindings]
     try:
         return Device.from_dict(data)
     except ValidationError as exc:

@@ -266,6 +266,8 @@ def test_no_route_fails_on_bad_input(app, client, seeded, rule):
         prober.send("get", first)
         for value in GARBAGE:
             prober.send("get", first, query_string=dict.fromkeys(QUERY_KEYS, value))
+        # invalid UTF-8, percent-encoded as a browser would pass it on
+        prober.send("get", first + "?" + "&".join(f"{k}=%ff%c3" for k in QUERY_KEYS))
     if "POST" not in rule.methods:
         return
     for value in GARBAGE:
@@ -777,3 +779,37 @@ def test_a_key_passphrase_in_the_keyring_is_scrubbed_from_errors(db):
     )
     actions._clean(result, kept, stored)
     assert "passphrase-of-the-key" not in result.error
+
+
+def test_an_inventory_without_optional_columns_keeps_those_settings(db):
+    store.ensure_default_policy(db)
+    inv.create_device(
+        db,
+        inv.Device.from_dict(
+            {
+                "name": "srx-keep",
+                "host": "old.example",
+                "user": "admin",
+                "auth": "key_file",
+                "key_file": "/home/admin/.ssh/id_ed25519",
+                "policy_id": 1,
+                "bindings": [
+                    {"from_zone": "a", "to_zone": "b", "security_policy": "c"}
+                ],
+            }
+        ),
+    )
+    data = b"name,host,port,user,policy\nsrx-keep,new.example,,admin,imap-policy\n"
+    inventory.import_inventory(db, data)
+    kept = inv.get_device_by_name(db, "srx-keep").device
+    assert kept.host == "new.example"
+    assert (kept.auth, kept.key_file) == ("key_file", "/home/admin/.ssh/id_ed25519")
+    assert [b.security_policy for b in kept.bindings] == ["c"]
+    # a column that is there, even blank, says what the device should have
+    blank = (
+        b"name,host,port,user,policy,bindings,auth\n"
+        b"srx-keep,new.example,,admin,imap-policy,,agent\n"
+    )
+    inventory.import_inventory(db, blank)
+    changed = inv.get_device_by_name(db, "srx-keep").device
+    assert (changed.auth, changed.key_file, changed.bindings) == ("agent", "", ())
