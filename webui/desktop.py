@@ -411,9 +411,12 @@ class BackgroundInterface:
             self._failed(_could_not_start(str(exc)))
             return
         with self._lock:
-            if not self._stopped:
+            stopped = self._stopped
+            if not stopped:
                 self._server = server
-        if self._server is server:
+        if stopped:
+            server.close()
+        else:
             server.serve_forever()
 
     def _start_process(self) -> None:

@@ -76,6 +76,10 @@ class LocalServer:
         log.info("Serving on %s", self.url)
         self._server.serve_forever()
 
+    def close(self) -> None:
+        """Close the listening socket of a server that never served."""
+        self._server.server_close()
+
     def shutdown(self) -> None:
         """Stop serving and close the listening socket."""
         self._server.shutdown()
