@@ -81,9 +81,13 @@ def sync_devices(
 
     :raises TargetError: (or MissingPasswords) before any device is contacted.
     """
-    targets = [build_target(db, d, creds) for d in devices]
-    # the revisions being sent, even if a policy is saved while this runs
-    revisions = [store.get_policy(db, d.device.policy_id).revision_id for d in devices]
+    # the revisions being sent, read with the targets as one state of the
+    # store, so a policy saved meanwhile changes neither
+    with store.read_snapshot(db):
+        targets = [build_target(db, d, creds) for d in devices]
+        revisions = [
+            store.get_policy(db, d.device.policy_id).revision_id for d in devices
+        ]
     started = now()
     results = devsync.run_sync(targets, options, on_event, cancel)
     action = "preview" if options.preview_only else "sync"

@@ -4,7 +4,7 @@ Only this package knows SQLite. Callers open a connection with
 :func:`connect`, pass it to the functions below, and close it.
 """
 
-from .db import DB_FILENAME, connect, init_db, write_transaction
+from .db import DB_FILENAME, connect, init_db, read_snapshot, write_transaction
 from .errors import (
     DatabaseUnreadable,
     DuplicateName,
@@ -61,6 +61,7 @@ __all__ = [
     "list_policies",
     "list_revisions",
     "loads_policy",
+    "read_snapshot",
     "restore_revision",
     "save_policy",
     "set_setting",

@@ -242,6 +242,20 @@ def rows_with_id(db: Database, sql: str, row_id: int) -> list[dict[str, Any]]:
 
 
 @contextlib.contextmanager
+def read_snapshot(db: Database) -> Iterator[Database]:
+    """Run a block of reads against one state of the database.
+
+    What other connections save meanwhile is seen only after the block, so
+    values read in separate queries belong together.
+    """
+    db.conn.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        db.conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
 def write_transaction(db: Database) -> Iterator[Database]:
     """Run a block as one write transaction, taking the write lock up front.
 

@@ -813,3 +813,45 @@ def test_an_inventory_without_optional_columns_keeps_those_settings(db):
     inventory.import_inventory(db, blank)
     changed = inv.get_device_by_name(db, "srx-keep").device
     assert (changed.auth, changed.key_file, changed.bindings) == ("agent", "", ())
+
+
+def test_a_sync_records_the_revision_it_sent(app, monkeypatch):
+    from deviceio.sync import SyncOptions
+    from fleet import actions
+
+    db = open_store(app)
+    try:
+        stored = inv.create_device(
+            db,
+            inv.Device.from_dict(
+                {"name": "srx-r", "host": "srx-r.example", "user": "a", "policy_id": 1}
+            ),
+        )
+        kept = CredentialStore(fail.Keyring())
+        kept.remember(stored.name, "pw-of-srx-r")
+        build = actions.build_target
+
+        def build_then_save_elsewhere(*args, **kwargs):
+            target = build(*args, **kwargs)
+            # another window saves the policy while the sync is being set up
+            other = open_store(app)
+            try:
+                store.save_policy(other, 1, Policy(subject="Saved meanwhile"))
+            finally:
+                other.close()
+            return target
+
+        def sent(targets, options, on_event, cancel):
+            return [
+                DeviceResult(t.name, Outcome.SYNCED, managed_config="<x/>")
+                for t in targets
+            ]
+
+        monkeypatch.setattr(actions, "build_target", build_then_save_elsewhere)
+        monkeypatch.setattr(actions.devsync, "run_sync", sent)
+        actions.sync_devices(db, [stored], SyncOptions(), kept)
+        state = inv.get_device(db, stored.id).sync_state
+        first = store.list_revisions(db, 1)[-1]
+        assert (state.revision_label, state.revision_id) == ("imap-policy r1", first.id)
+    finally:
+        db.close()
