@@ -855,3 +855,20 @@ def test_a_sync_records_the_revision_it_sent(app, monkeypatch):
         assert (state.revision_label, state.revision_id) == ("imap-policy r1", first.id)
     finally:
         db.close()
+
+
+def focused(page: str) -> str:
+    """The one tag of a page that takes the keyboard first."""
+    assert page.count("autofocus") == 1
+    start = page.rindex("<", 0, page.index("autofocus"))
+    return page[start : page.index(">", start) + 1]
+
+
+def test_the_device_form_focuses_the_first_field_to_correct(client, creds):
+    assert 'id="f-name"' in focused(text(client.get("/devices/new")))
+    token = csrf_token(client, "/devices/new")
+    form = {"csrf_token": token, "name": "srx-ok", "host": "", "user": "admin"}
+    page = text(client.post("/devices/new", data={**form, "policy_id": "1"}))
+    assert 'id="f-host"' in focused(page)
+    page = text(client.post("/devices/new", data={**form, "host": "h.example"}))
+    assert 'id="f-policy"' in focused(page)

@@ -213,11 +213,15 @@ def _binding_rows(value: str) -> int:
 def _render_form(stored, values, errors, policies):
     rows = list(values.get("bindings", []))
     rows += [{}] * SPARE_BINDING_ROWS
+    # the keyboard starts at the first field to correct, or at the name
+    fields = ("name", "host", "port", "user", "key_file", "policy_id")
+    focus = next((key for key in fields if key in errors), None)
     return render_template(
         "devices/form.html",
         stored=stored,
         values=values,
         errors=errors,
+        focus=focus or (None if errors else "name"),
         policies=policies,
         binding_rows=rows,
         auth_labels=AUTH_LABELS,
