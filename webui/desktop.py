@@ -300,8 +300,8 @@ def run(
 
 def _run_locked(lock, data_dir, port, config, icon) -> int:
     # the address and the launch secret exist before the interface does, so
-    # the window starts at once while the interface is built in a thread;
-    # the web view's first request waits in the socket's backlog meanwhile
+    # the window starts at once while the interface is built beside it; the
+    # web view's first request waits in the socket's backlog meanwhile
     try:
         listening = socket.create_server(("127.0.0.1", port))
     except OSError as exc:
