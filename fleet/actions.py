@@ -344,7 +344,6 @@ def import_device_version(
         )
     policy = dataclasses.replace(read.policy, name=current.policy.name)
     note = f"Imported from device {stored.name} on {started[:16].replace('T', ' ')}."
-    saved, changed = store.save_policy(db, current.id, policy, note)
     bindings = tuple(
         SecurityBinding(
             b.from_zone, b.to_zone, b.policy_name, b.ssl_proxy_profile or ""
@@ -353,39 +352,43 @@ def import_device_version(
         if b.aamw_policy == device_name
     )
     bindings_changed = bindings != stored.device.bindings
-    if bindings_changed:
-        inventory.update_device(
+    # the revision, the bindings, the drift baseline and the audit entry are
+    # one change: a failure part-way keeps none of them
+    with store.write_transaction(db):
+        saved, changed = store.save_policy(db, current.id, policy, note)
+        if bindings_changed:
+            inventory.update_device(
+                db,
+                stored.id,
+                dataclasses.replace(stored.device, bindings=bindings),
+            )
+        inventory.record_sync_state(
             db,
             stored.id,
-            dataclasses.replace(stored.device, bindings=bindings),
+            SyncState(
+                policy_name=device_name,
+                revision_id=saved.revision_id,
+                revision_label=revision_label(saved),
+                bindings=bindings,
+                managed_config=managed,
+                synced_at=now(),
+            ),
         )
-    inventory.record_sync_state(
-        db,
-        stored.id,
-        SyncState(
-            policy_name=device_name,
-            revision_id=saved.revision_id,
+        audit.record(
+            db,
+            action="import-device",
+            device_name=stored.name,
+            device_id=stored.id,
+            host=stored.device.host,
+            policy_name=saved.policy.name,
             revision_label=revision_label(saved),
-            bindings=bindings,
-            managed_config=managed,
-            synced_at=now(),
-        ),
-    )
-    audit.record(
-        db,
-        action="import-device",
-        device_name=stored.name,
-        device_id=stored.id,
-        host=stored.device.host,
-        policy_name=saved.policy.name,
-        revision_label=revision_label(saved),
-        outcome="imported" if changed or bindings_changed else "no-change",
-        comment=note,
-        started_at=started,
-        finished_at=now(),
-        source=context.source,
-        job_id=context.job_id,
-    )
+            outcome="imported" if changed or bindings_changed else "no-change",
+            comment=note,
+            started_at=started,
+            finished_at=now(),
+            source=context.source,
+            job_id=context.job_id,
+        )
     return ImportedVersion(
         device=stored.name,
         policy=saved,

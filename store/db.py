@@ -260,8 +260,20 @@ def write_transaction(db: Database) -> Iterator[Database]:
     """Run a block as one write transaction, taking the write lock up front.
 
     ``BEGIN IMMEDIATE`` avoids the deadlock two deferred transactions meet
-    when both read first and then try to write.
+    when both read first and then try to write. Inside another write
+    transaction the block is a savepoint instead, so that several store
+    functions can make one change that is kept whole or not at all.
     """
+    if db.conn.in_transaction:
+        db.conn.execute("SAVEPOINT nested")
+        try:
+            yield db
+        except BaseException:
+            db.conn.execute("ROLLBACK TO nested")
+            db.conn.execute("RELEASE nested")
+            raise
+        db.conn.execute("RELEASE nested")
+        return
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db

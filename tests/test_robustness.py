@@ -872,3 +872,40 @@ def test_the_device_form_focuses_the_first_field_to_correct(client, creds):
     assert 'id="f-host"' in focused(page)
     page = text(client.post("/devices/new", data={**form, "host": "h.example"}))
     assert 'id="f-policy"' in focused(page)
+
+
+def test_a_failed_import_of_a_device_version_keeps_nothing(app, monkeypatch):
+    from deviceio import render
+    from fleet import actions
+
+    db = open_store(app)
+    try:
+        stored = inv.create_device(
+            db,
+            inv.Device.from_dict(
+                {"name": "srx-v", "host": "srx-v.example", "user": "a", "policy_id": 1}
+            ),
+        )
+        kept = CredentialStore(fail.Keyring())
+        kept.remember(stored.name, "pw-of-srx-v")
+        binding = render.Binding("trust", "untrust", "imap-scan", "imap-policy")
+        on_device = render.export(Policy(subject="From the device"), [binding], "xml")
+        monkeypatch.setattr(actions.devsync, "fetch_managed", lambda target: on_device)
+        before = snapshot(app)
+
+        def disk_full(*args, **kwargs):
+            raise OSError("disk full")
+
+        monkeypatch.setattr(actions.inventory, "record_sync_state", disk_full)
+        with pytest.raises(OSError):
+            actions.import_device_version(db, stored, kept)
+        assert snapshot(app) == before
+        assert not db.conn.in_transaction
+        monkeypatch.undo()
+        monkeypatch.setattr(actions.devsync, "fetch_managed", lambda target: on_device)
+        found = actions.import_device_version(db, stored, kept)
+        assert found.changed and found.bindings_changed
+        assert store.get_policy(db, 1).policy.subject == "From the device"
+        assert inv.get_device(db, stored.id).sync_state is not None
+    finally:
+        db.close()
