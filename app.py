@@ -152,8 +152,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ) from None
         lock.publish({"pid": os.getpid(), "url": server.url})
         _stop_on_sigterm()
-        print(f"IMAP Desk is running. Open {server.launch_url}", flush=True)
+        # a stop may come as soon as the address is out, while it is printed
         with contextlib.suppress(KeyboardInterrupt):
+            print(f"IMAP Desk is running. Open {server.launch_url}", flush=True)
             server.serve_forever()
         log.info("Stopped")
     finally:

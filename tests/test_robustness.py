@@ -243,7 +243,7 @@ def urls(rule, valid: dict[str, str]) -> list[str]:
     built = [rule.build(values, append_unknown=False)[1]]
     for name in rule.arguments:
         if name.endswith("_id") and name != "job_id":
-            wrong = ["0", UNKNOWN_ID, HUGE_ID]
+            wrong = ["0", "-1", UNKNOWN_ID, HUGE_ID]
         else:
             wrong = ["x" * 300, "..", "%00"]
         for value in wrong:
@@ -282,12 +282,13 @@ def test_no_route_fails_on_bad_input(app, client, seeded, rule):
     prober.send(
         "post", first, data=raw, content_type="application/x-www-form-urlencoded"
     )
-    prober.send(
+    as_json = prober.send(
         "post",
         first,
         json={name: [1, {"a": None}] for name in fields},
         headers={"X-CSRFToken": token},
     )
+    assert as_json.status_code == 415
     for content in (b"", b"\x00\xff\xfe\x01" * 256, b"\xef\xbb\xbf"):
         prober.send(
             "post",
@@ -305,11 +306,6 @@ def test_no_route_fails_on_bad_input(app, client, seeded, rule):
     prober.send("post", first, data={"csrf_token": "forged"})
     # last, as a browser would send it: some routes need nothing more
     prober.send("post", first, data={"csrf_token": token})
-
-
-def test_every_route_is_probed(app):
-    live = {rule.endpoint for rule in app.url_map.iter_rules()}
-    assert live == {rule.endpoint for rule in ROUTES}
 
 
 UPLOADS = [
