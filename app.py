@@ -477,6 +477,10 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"imapdesk: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # a store write is one transaction, so nothing is left half-done
+        print("imapdesk: Interrupted.", file=sys.stderr)
+        return 130
 
 
 def _ensure_std_streams() -> None:
