@@ -1,17 +1,18 @@
 """How a sync scales with the number of devices, against a plain PyEZ loop.
 
-Starts simulated SRX devices (``python -m tests.fakesrx``, in a process of
-their own) that add a fixed latency to every RPC, then for each fleet size
-syncs one IMAP policy and one binding to every device twice: with
-:func:`deviceio.sync.run_sync` (parallel, all or nothing), and with a
+For each fleet size, and for each repetition, starts that many simulated SRX
+devices (``python -m tests.fakesrx``, in a process of their own, so their CPU
+time is not the client's) that add a fixed latency to every RPC, pins their
+host keys, and syncs one IMAP policy and one binding to every device: with
+:func:`deviceio.sync.run_sync` (parallel, all or nothing), or with a
 sequential PyEZ loop doing the same steps (lock, load, diff, commit check,
-commit confirmed, read back, confirm, unlock). Each measurement runs in a
-fresh Python process so that its peak memory (``ru_maxrss``) is its own.
+commit confirmed, read back, confirm, unlock). Every measurement gets new
+devices, so each starts from the same configuration, and runs in a fresh
+Python process, so that its peak memory (``ru_maxrss``) is its own.
 
     .venv/bin/python bench/sync_fanout.py                # sizes 1, 10, 50
     .venv/bin/python bench/sync_fanout.py --sizes 1,5 --latency 0.02
-
-Every run changes the policy's subject, so every sync commits.
+    .venv/bin/python bench/sync_fanout.py --skip-sequential --repeat 7
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,15 +36,29 @@ USER = "admin"
 PASSWORD = "bench-password"
 
 
-def start_devices(
-    count: int, latency: float, per_process: int = 50
-) -> tuple[list[subprocess.Popen], list[dict]]:
-    """Start ``count`` simulated devices, ``per_process`` to a process (real
-    devices do not share one Python interpreter); return the processes and
-    the devices."""
-    processes, devices = [], []
-    for first in range(0, count, per_process):
-        size = min(per_process, count - first)
+class Fleet:
+    """Simulated devices in processes of their own, host keys pinned."""
+
+    def __init__(
+        self,
+        count: int,
+        latency: float,
+        per_process: int = 50,
+        validate: bool = True,
+    ) -> None:
+        self.processes: list[subprocess.Popen] = []
+        self.devices: list[dict] = []
+        try:
+            for first in range(0, count, per_process):
+                size = min(per_process, count - first)
+                hostname = f"srx{first // per_process + 1}"
+                self._start(size, hostname, latency, validate)
+            self._pin_keys()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, size: int, hostname: str, latency: float, validate: bool) -> None:
         command = [
             sys.executable,
             "-m",
@@ -49,7 +66,7 @@ def start_devices(
             "--count",
             str(size),
             "--hostname",
-            f"srx{first // per_process + 1}",
+            hostname,
             "--user",
             USER,
             "--password",
@@ -57,6 +74,8 @@ def start_devices(
             "--fault",
             f"latency={latency}",
         ]
+        if not validate:
+            command.append("--no-validate")
         process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -65,41 +84,59 @@ def start_devices(
             text=True,
             bufsize=1,
         )
-        processes.append(process)
+        self.processes.append(process)
         assert process.stdout is not None
+        # one readiness line per device once it listens: host port fingerprint
         for _ in range(size):
             line = process.stdout.readline()
             if not line:
-                stop_devices(processes)
                 raise RuntimeError("the simulated devices did not start")
             host, port, fingerprint = line.split()
-            devices.append(
+            self.devices.append(
                 {"host": host, "port": int(port), "fingerprint": fingerprint}
             )
-    return processes, devices
 
+    def _pin_keys(self) -> None:
+        """Read each device's host key and check it against the printed one."""
+        from deviceio.hostkeys import fetch_host_key, fingerprint
 
-def stop_devices(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.wait(10)
+        def pin(device: dict) -> None:
+            key = fetch_host_key(device["host"], device["port"], 10)
+            if fingerprint(key) != device["fingerprint"]:
+                raise RuntimeError(f"unexpected host key on port {device['port']}")
+            device["key"] = key
 
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(pin, self.devices))
 
-def pin_keys(devices: list[dict]) -> None:
-    """Read each device's host key and check it against the printed one."""
-    from deviceio.hostkeys import fetch_host_key, fingerprint
+    def cpu_seconds(self) -> float | None:
+        """CPU time the simulator processes used so far (Linux only)."""
+        total = 0.0
+        for process in self.processes:
+            try:
+                with open(f"/proc/{process.pid}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                return None
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
-    for device in devices:
-        key = fetch_host_key(device["host"], device["port"], 10)
-        if fingerprint(key) != device["fingerprint"]:
-            raise RuntimeError(f"unexpected host key on port {device['port']}")
-        device["key"] = key
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
 
 
 def warm_up(device: dict) -> None:
     """Preview once so the simulator's first commit check (it loads its
-    validator) is not counted against the first measurement."""
+    validator) is not counted against the measurement."""
     from deviceio.sync import Credentials, DeviceTarget, SyncOptions, run_sync
 
     policy, binding, _load = _change(0)
@@ -216,11 +253,14 @@ def child(mode: str, run: int) -> None:
     # import the device stack before the clock starts, for both modes
     import jnpr.junos.utils.config  # noqa: F401
     import ncclient.manager  # noqa: F401
+    import ncclient.transport.ssh  # noqa: F401
 
     import deviceio.workflow  # noqa: F401
 
     measure = measure_parallel if mode == "parallel" else measure_sequential
+    cpu = time.process_time()
     row = measure(devices, run)
+    row["cpu_seconds"] = time.process_time() - cpu
     row["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(row))
 
@@ -239,11 +279,64 @@ def run_child(mode: str, devices: list[dict], run: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def measure(mode: str, size: int, args: argparse.Namespace, run: int) -> dict:
+    """One measurement on a fleet of its own, started and stopped for it."""
+    fleet = Fleet(
+        size, args.latency, args.devices_per_process, validate=not args.no_validate
+    )
+    try:
+        warm_up(fleet.devices[0])
+        before = fleet.cpu_seconds()
+        row = run_child(mode, fleet.devices, run)
+        after = fleet.cpu_seconds()
+    finally:
+        fleet.stop()
+    if before is not None and after is not None:
+        row["device_cpu_seconds"] = after - before
+    print(
+        f"{mode:10s} {size:3d} devices: {row['seconds']:.2f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return row
+
+
+def summarise(rows: list[dict]) -> dict:
+    seconds = [row["seconds"] for row in rows]
+    device_cpu = [row.get("device_cpu_seconds") for row in rows]
+    device_cpu = [value for value in device_cpu if value is not None]
+    return {
+        "seconds": statistics.median(seconds),
+        "min": min(seconds),
+        "max": max(seconds),
+        "runs": len(rows),
+        "rpcs": max(row["rpcs"] for row in rows),
+        "cpu_seconds": statistics.median(row["cpu_seconds"] for row in rows),
+        "device_cpu_seconds": statistics.median(device_cpu) if device_cpu else None,
+        "max_rss_mb": max(row["max_rss_mb"] for row in rows),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1,10,50")
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="run_sync measurements per size"
+    )
+    parser.add_argument(
+        "--sequential-repeat",
+        type=int,
+        default=1,
+        help="PyEZ loop measurements per size (50 devices take over a minute)",
+    )
     parser.add_argument("--skip-sequential", action="store_true")
+    parser.add_argument(
+        "--no-validate",
+        action="store_true",
+        help="devices skip YANG validation at commit (less simulator CPU, and "
+        "commit check answers after the latency alone)",
+    )
     parser.add_argument(
         "--devices-per-process",
         type=int,
@@ -259,47 +352,53 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    processes, devices = start_devices(
-        max(sizes), args.latency, args.devices_per_process
-    )
-    try:
-        pin_keys(devices)
-        warm_up(devices[0])
-        rows = []
-        run = int(time.time())
-        for size in sizes:
+    load_before = os.getloadavg()
+    table = []
+    run = int(time.time())
+    for size in sizes:
+        parallel = []
+        for _ in range(args.repeat):
             run += 1
-            parallel = run_child("parallel", devices[:size], run)
-            sequential = None
-            if not args.skip_sequential:
-                run += 1
-                sequential = run_child("sequential", devices[:size], run)
-            rows.append((size, parallel, sequential))
-    finally:
-        stop_devices(processes)
-    print_table(rows, args.latency)
+            parallel.append(measure("parallel", size, args, run))
+        sequential = []
+        for _ in range(0 if args.skip_sequential else args.sequential_repeat):
+            run += 1
+            sequential.append(measure("sequential", size, args, run))
+        table.append(
+            (
+                size,
+                summarise(parallel),
+                summarise(sequential) if sequential else None,
+            )
+        )
+    print_table(table, args.latency, load_before)
     return 0
 
 
-def print_table(rows: list, latency: float) -> None:
-    base = rows[0][1]["seconds"]
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+def print_table(table: list, latency: float, load_before: tuple) -> None:
+    base = table[0][1]["seconds"]
     print(
         f"latency per RPC: {latency * 1000:.0f} ms; {os.cpu_count()} CPUs; "
-        f"load average {load}"
+        f"load average at the start {load_before[0]:.1f}, at the end "
+        f"{os.getloadavg()[0]:.1f}; run_sync: median of "
+        f"{table[0][1]['runs']} runs (min–max)"
     )
     print()
     print(
-        "| devices | run_sync s | × one device | RPCs/device | peak RSS MB "
-        "| PyEZ loop s | RPCs/device | peak RSS MB | speed-up |"
+        "| devices | run_sync s | × one device | RPCs/device | client CPU s "
+        "| devices' CPU s | peak RSS MB | PyEZ loop s | RPCs/device | peak RSS MB "
+        "| speed-up |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for size, parallel, sequential in rows:
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size, parallel, sequential in table:
+        device_cpu = parallel["device_cpu_seconds"]
         cells = [
             str(size),
-            f"{parallel['seconds']:.2f}",
+            f"{parallel['seconds']:.2f} ({parallel['min']:.2f}–{parallel['max']:.2f})",
             f"{parallel['seconds'] / base:.2f}",
             str(parallel["rpcs"]),
+            f"{parallel['cpu_seconds']:.2f}",
+            "–" if device_cpu is None else f"{device_cpu:.2f}",
             f"{parallel['max_rss_mb']:.0f}",
         ]
         if sequential:

@@ -183,6 +183,9 @@ class JunosDriver:
                 raise self._connect_error(exc, key) from exc
         dev.timeout = self.timeout
         _send_without_polling(dev)
+        # what ncclient's Junos stylesheet does to each reply, without
+        # compiling the stylesheet again for every reply
+        dev.transform = lambda: _plain_reply
         self._dev = dev
         self._cu = Config(dev)
         logger.debug("%s: NETCONF session open", self.name)
@@ -610,6 +613,30 @@ def _send_without_polling(dev: Device) -> None:
             channel.sendall(data)
 
     session.send = send
+
+
+# ncclient parses replies this way before stripping their namespaces
+_REPLY_PARSER = etree.XMLParser(
+    remove_blank_text=True, resolve_entities=False, no_network=True
+)
+
+
+def _plain_reply(reply: etree._Element) -> etree._Element:
+    """A copy of ``reply`` without blank text and with every element and
+    attribute under its local name, as PyEZ expects replies."""
+    plain = etree.fromstring(etree.tostring(reply), _REPLY_PARSER)
+    for element in plain.iter():
+        if not isinstance(element.tag, str):
+            continue
+        element.tag = etree.QName(element).localname
+        attributes = element.attrib
+        if any(name.startswith("{") for name in attributes):
+            items = [(etree.QName(n).localname, v) for n, v in attributes.items()]
+            attributes.clear()
+            for name, value in items:
+                attributes[name] = value
+    etree.cleanup_namespaces(plain)
+    return plain
 
 
 def _seconds(value: float) -> str:

@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -84,6 +85,45 @@ class _Plan:
     removed: set[managed.Key] = field(default_factory=set)
     keys: set[managed.Key] = field(default_factory=set)
 
+    def copy(self) -> _Plan:
+        """A plan for one more job: its own load document (PyEZ moves the
+        element into its RPC) and key sets; the expected elements, which no
+        job changes, are shared."""
+        return _Plan(
+            load=None if self.load is None else deepcopy(self.load),
+            rollback=self.rollback,
+            expected=self.expected,
+            removed=set(self.removed),
+            keys=set(self.keys),
+        )
+
+
+class _SharedPlans:
+    """Renders each distinct change once for all the devices that get it.
+
+    A fleet usually receives the same policies and bindings everywhere;
+    rendering them once spares the client that work for every other device.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rendered: dict[tuple, _Plan] = {}
+
+    def for_target(self, target: DeviceTarget) -> _Plan:
+        """The target's plan; raises ValueError as :func:`plan_sync` does."""
+        key = (
+            target.policies,
+            target.bindings,
+            target.removed_policies,
+            target.removed_bindings,
+            target.last_synced,
+        )
+        with self._lock:
+            shared = self._rendered.get(key)
+            if shared is None:
+                shared = self._rendered[key] = plan_sync(target)
+        return shared.copy()
+
 
 def plan_sync(target: DeviceTarget) -> _Plan:
     """Render the target's policies and bindings.
@@ -140,6 +180,7 @@ class DeviceJob:
         on_event: EventCallback | None = None,
         cancel: threading.Event | None = None,
         plan: _Plan | None = None,
+        shared_plans: _SharedPlans | None = None,
     ) -> None:
         self.target = target
         self.name = target.name
@@ -147,6 +188,7 @@ class DeviceJob:
         self.cancel = cancel or threading.Event()
         self._on_event = on_event
         self.plan = plan
+        self._shared_plans = shared_plans
         self.token = uuid.uuid4().hex[:8]
         label = target.revision_label or "IMAP policies"
         self.comment = f"{COMMENT_PREFIX}: {label} [{self.token}]"
@@ -208,7 +250,9 @@ class DeviceJob:
         waiting for :meth:`commit`) or the job is finished with its outcome.
         """
         try:
-            if self.plan is None:
+            if self.plan is None and self._shared_plans is not None:
+                self.plan = self._shared_plans.for_target(self.target)
+            elif self.plan is None:
                 self.plan = plan_sync(self.target)
             self._prepare()
         except _Cancelled:
@@ -831,7 +875,11 @@ def run_sync(
     """See :func:`deviceio.sync.run_sync`."""
     cancel = cancel or threading.Event()
     emit = _serialised(on_event)
-    jobs = [DeviceJob(target, options, emit, cancel) for target in targets]
+    plans = _SharedPlans()
+    jobs = [
+        DeviceJob(target, options, emit, cancel, shared_plans=plans)
+        for target in targets
+    ]
     if not jobs:
         return []
     workers = max(1, min(options.max_workers, len(jobs)))
