@@ -35,6 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.xvfb import start_xvfb  # noqa: E402
+
 PYTHON = sys.executable
 GOALS = {"python app.py": 1.3, "bundle": 1.5}
 STAMP_SCRIPT = """
@@ -134,28 +139,12 @@ def run_browser(command: list[str], env: dict[str, str]):
     return elapsed, memory.stop()
 
 
-def start_xvfb() -> subprocess.Popen | None:
+def start_display() -> subprocess.Popen | None:
+    """Start Xvfb and use it, unless a display is already there."""
     if os.environ.get("DISPLAY"):
         return None
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write_end),
-            "-screen",
-            "0",
-            "1280x1024x24",
-            "-nolisten",
-            "tcp",
-        ],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as numbers:
-        os.environ["DISPLAY"] = ":" + numbers.readline().strip()
+    server, display = start_xvfb()
+    os.environ["DISPLAY"] = display
     return server
 
 
@@ -256,7 +245,7 @@ def main() -> int:
     bundle = args.bundle if args.bundle.exists() else None
     if bundle is None:
         print(f"No bundle at {args.bundle}; build it with scripts/build to include it.")
-    xvfb = start_xvfb()
+    xvfb = start_display()
     work = Path(tempfile.mkdtemp(prefix="imapdesk-bench-"))
     try:
         window, browser = measure(args.runs, bundle, work)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.xvfb import start_xvfb
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,29 +20,11 @@ def xvfb_display():
     """A private Xvfb display for the session, e.g. ":7"."""
     if shutil.which("Xvfb") is None:
         pytest.fail("Xvfb is needed for the window tests; run scripts/setup --dev.")
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write_end),
-            "-screen",
-            "0",
-            "1280x1024x24",
-            "-nolisten",
-            "tcp",
-        ],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as numbers:
-        number = numbers.readline().strip()
-    if not number:
-        server.kill()
-        pytest.fail("Xvfb did not start.")
-    yield f":{number}"
+    try:
+        server, display = start_xvfb()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield display
     server.terminate()
     server.wait(timeout=10)
 
