@@ -111,10 +111,13 @@ def check_drift_all(
     cancel: threading.Event | None = None,
     context: Context = Context(),
     max_workers: int = 10,
+    accept_new_host_key: bool = False,
 ) -> list[DeviceResult]:
     """Compare each device with what was last synced to it; record each check.
 
     A device never synced is reported ``NO_CHANGE`` with an error saying so.
+    With ``accept_new_host_key`` a device without a pinned key has the key
+    it presents pinned; a key other than the pinned one is still refused.
     """
     targets = [build_target(db, d, creds, need_policy=False) for d in devices]
     started = now()
@@ -131,7 +134,9 @@ def check_drift_all(
             )
         _emit(on_event, target.name, devsync.Step.DRIFT, "started")
         try:
-            result = devsync.check_drift(target)
+            result = devsync.check_drift(
+                target, accept_new_host_key=accept_new_host_key
+            )
         except DeviceError as exc:
             result = DeviceResult(target.name, Outcome.FAILED, error=str(exc))
         status = "failed" if result.outcome is Outcome.FAILED else "ok"
@@ -142,6 +147,7 @@ def check_drift_all(
         results = list(pool.map(check, targets))
     for stored, target, result in zip(devices, targets, results, strict=True):
         _clean(result, creds, stored)
+        _pin_first_key(db, stored, result, accept_new_host_key, context)
         if result.outcome is not Outcome.CANCELLED:
             _audit(db, "check-drift", stored, target, result, started, context)
     return results

@@ -1,12 +1,13 @@
-"""The ``devices`` and ``sync`` commands of ``app.py``.
+"""The ``devices``, ``sync``, ``drift`` and ``rollback`` commands of ``app.py``.
 
 ``app.py`` adds them to its parser with :func:`add_commands`; this module
 imports nothing heavy at start-up, the device stack only when a command runs.
 
-Passwords for ``sync`` come, in this order, from the environment variable
-``IMAPDESK_DEVICE_PASSWORD`` (for every device that logs in with a
-password), the keyring, or a prompt when standard input is a terminal;
-never from an argument, which other users could read in the process list.
+Passwords for the commands that contact devices come, in this order, from
+the environment variable ``IMAPDESK_DEVICE_PASSWORD`` (for every device that
+logs in with a password), the keyring, or a prompt when standard input is a
+terminal; never from an argument, which other users could read in the
+process list.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def add_commands(
     common: argparse.ArgumentParser,
     open_store: OpenStore,
 ) -> None:
-    """Add ``devices import|list|export`` and ``sync`` to the parser."""
+    """Add ``devices import|list|export``, ``sync``, ``drift`` and ``rollback``."""
     devices = sub.add_parser(
         "devices", parents=[common], help="import, list or export the devices"
     )
@@ -65,29 +66,10 @@ def add_commands(
         f"in sync). Passwords come from {PASSWORD_ENV}, the keyring, or a prompt.",
     )
     p.add_argument("--policy", required=True, metavar="NAME")
-    p.add_argument(
-        "--device",
-        action="append",
-        default=[],
-        metavar="D",
-        help="only this device (repeat for more); default: every device "
-        "the policy is assigned to",
-    )
-    p.add_argument(
-        "--preview", action="store_true", help="show the changes, commit nothing"
-    )
-    p.add_argument(
-        "--confirm-minutes",
-        type=int,
-        default=5,
-        metavar="N",
-        help="commit confirmed timeout (default 5)",
-    )
-    p.add_argument(
-        "--accept-new-host-keys",
-        action="store_true",
-        help="trust a device's key on first contact (a changed key still fails)",
-    )
+    _device_option(p, "every device the policy is assigned to")
+    _preview_option(p)
+    _confirm_minutes_option(p)
+    _host_keys_option(p)
     p.add_argument(
         "--overwrite-drift",
         action="store_true",
@@ -100,6 +82,74 @@ def add_commands(
         "(default: all or nothing)",
     )
     p.set_defaults(func=_bound(cmd_sync, open_store))
+
+    p = sub.add_parser(
+        "drift",
+        parents=[common],
+        help="check devices for changes made outside IMAP Desk",
+        description="Compare each device with what IMAP Desk last synced to it "
+        "and print what changed. Exit status 0 only when every device was "
+        "compared and is in sync, 1 when any drifted or could not be checked. "
+        f"Passwords come from {PASSWORD_ENV}, the keyring, or a prompt.",
+    )
+    _device_option(p, "every device that is assigned a policy")
+    _host_keys_option(p)
+    p.set_defaults(func=_bound(cmd_drift, open_store))
+
+    p = sub.add_parser(
+        "rollback",
+        parents=[common],
+        help="roll a device back to an earlier commit",
+        description="Show what returning a device to commit N of its history "
+        "changes, then commit it as a sync does: commit confirmed, verify, "
+        "confirm. Exit status 0 only when the device ends rolled back and "
+        "confirmed (with --preview, when the preview succeeded). Passwords "
+        f"come from {PASSWORD_ENV}, the keyring, or a prompt.",
+    )
+    p.add_argument("--device", required=True, metavar="D", help="the device")
+    p.add_argument(
+        "n",
+        type=int,
+        metavar="N",
+        help="the commit to return to, numbered as in `show system commit` (1 to 49)",
+    )
+    _preview_option(p)
+    _confirm_minutes_option(p, metavar="M")
+    p.set_defaults(func=_bound(cmd_rollback, open_store))
+
+
+def _device_option(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="D",
+        help=f"only this device (repeat for more); default: {default}",
+    )
+
+
+def _preview_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--preview", action="store_true", help="show the changes, commit nothing"
+    )
+
+
+def _confirm_minutes_option(p: argparse.ArgumentParser, metavar: str = "N") -> None:
+    p.add_argument(
+        "--confirm-minutes",
+        type=int,
+        default=5,
+        metavar=metavar,
+        help="commit confirmed timeout (default 5)",
+    )
+
+
+def _host_keys_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--accept-new-host-keys",
+        action="store_true",
+        help="trust a device's key on first contact (a changed key still fails)",
+    )
 
 
 def _bound(command, open_store: OpenStore):
@@ -203,12 +253,8 @@ def cmd_sync(args: argparse.Namespace, open_store: OpenStore) -> int:
     from . import actions
     from .targets import TargetError
 
-    if not 1 <= args.confirm_minutes <= 65535:
-        raise CliError("The confirmation time (--confirm-minutes) must be 1 to 65535.")
-    if not args.verbose:
-        # the progress lines say what happened; every NETCONF message is noise
-        for name in ("ncclient", "paramiko"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+    _check_confirm_minutes(args.confirm_minutes)
+    _quiet_netconf(args.verbose)
     db = open_store(args)
     try:
         chosen = _select(db, args.policy, args.device)
@@ -245,6 +291,131 @@ def cmd_sync(args: argparse.Namespace, open_store: OpenStore) -> int:
     return 0 if good == len(results) else 1
 
 
+def cmd_drift(args: argparse.Namespace, open_store: OpenStore) -> int:
+    """Check devices for changes made outside IMAP Desk; 0 only if none."""
+    from deviceio.sync import Outcome
+    from store import devices
+    from store.credentials import process_store
+
+    from . import actions
+    from .targets import TargetError
+
+    _quiet_netconf(args.verbose)
+    db = open_store(args)
+    try:
+        if args.device:
+            chosen = _named_devices(db, args.device)
+        else:
+            chosen = [d for d in devices.list_devices(db) if d.device.policy_id]
+            if not chosen:
+                raise CliError(
+                    "No device is assigned a policy, so there is nothing to "
+                    "check; assign one in the window or in the inventory CSV."
+                )
+        creds = process_store()
+        _gather_passwords(chosen, creds)
+        try:
+            results = actions.check_drift_all(
+                db,
+                chosen,
+                creds,
+                context=actions.Context(source="cli"),
+                accept_new_host_key=args.accept_new_host_keys,
+            )
+        except TargetError as exc:
+            raise CliError(str(exc)) from None
+    finally:
+        db.close()
+    in_sync = 0
+    for result in results:
+        if result.outcome is Outcome.DRIFTED:
+            print(f"{result.device}: drifted: {result.error}")
+            _print_diff(result.diff)
+        elif result.outcome is not Outcome.NO_CHANGE:
+            print(f"{result.device}: failed: {result.error or result.outcome}")
+        elif result.error:
+            # never synced: there is no baseline to compare the device with
+            print(f"{result.device}: not checked: {result.error}")
+        else:
+            in_sync += 1
+            print(f"{result.device}: in sync")
+    print(f"{in_sync} of {len(results)} devices in sync.")
+    return 0 if in_sync == len(results) else 1
+
+
+def cmd_rollback(args: argparse.Namespace, open_store: OpenStore) -> int:
+    """Preview or commit ``rollback N`` on one device; 0 only if it is done."""
+    from deviceio.errors import DeviceError
+    from deviceio.sync import Outcome
+    from store.credentials import process_store
+
+    from . import actions
+    from .targets import TargetError
+
+    if not 1 <= args.n <= 49:
+        raise CliError("A device keeps rollbacks 1 to 49; choose N among them.")
+    _check_confirm_minutes(args.confirm_minutes)
+    _quiet_netconf(args.verbose)
+    db = open_store(args)
+    try:
+        (stored,) = _named_devices(db, [args.device])
+        creds = process_store()
+        _gather_passwords([stored], creds)
+        try:
+            history = actions.commit_history(db, stored, creds)
+        except TargetError as exc:
+            raise CliError(str(exc)) from None
+        except DeviceError as exc:
+            print(f"{stored.name}: failed: {exc}")
+            return 1
+        if args.n >= len(history):
+            raise CliError(
+                f"{stored.name} keeps commits 0 to {len(history) - 1}; there is "
+                f"no commit {args.n} to return to."
+            )
+        print(f"{stored.name}: commit {args.n}: {_describe(history[args.n])}")
+        result = actions.rollback(
+            db,
+            stored,
+            creds,
+            args.n,
+            preview=args.preview,
+            confirm_minutes=args.confirm_minutes,
+            on_event=_printer(),
+            context=actions.Context(source="cli"),
+        )
+    finally:
+        db.close()
+    _report(result)
+    wanted = Outcome.PREVIEWED if args.preview else Outcome.SYNCED
+    if result.outcome not in (wanted, Outcome.NO_CHANGE) or result.error:
+        return 1
+    if args.preview:
+        print(f"Previewed; nothing was committed on {stored.name}.")
+    elif result.outcome is Outcome.NO_CHANGE:
+        print(f"{stored.name} already holds commit {args.n}; nothing was committed.")
+    else:
+        print(f"{stored.name} is back at commit {args.n}, confirmed.")
+    return 0
+
+
+def _describe(entry) -> str:
+    text = f"{entry.date} by {entry.user} via {entry.client}"
+    return text + (f": {entry.comment}" if entry.comment else "")
+
+
+def _check_confirm_minutes(minutes: int) -> None:
+    if not 1 <= minutes <= 65535:
+        raise CliError("The confirmation time (--confirm-minutes) must be 1 to 65535.")
+
+
+def _quiet_netconf(verbose: bool) -> None:
+    if not verbose:
+        # the progress lines say what happened; every NETCONF message is noise
+        for name in ("ncclient", "paramiko"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _select(db, policy_name: str, names: list[str]):
     import store
     from store import devices
@@ -261,19 +432,27 @@ def _select(db, policy_name: str, names: list[str]):
                 "it in the window or in the inventory CSV."
             )
         return chosen
-    chosen = []
-    for name in dict.fromkeys(names):
-        try:
-            stored = devices.get_device_by_name(db, name)
-        except store.NotFound as exc:
-            raise CliError(str(exc)) from None
+    chosen = _named_devices(db, names)
+    for stored in chosen:
         if stored.device.policy_id != policy.id:
             assigned = stored.policy_name or "no policy"
             raise CliError(
                 f"{stored.name} is assigned {assigned}, not {policy.policy.name}; "
                 "change its assignment first."
             )
-        chosen.append(stored)
+    return chosen
+
+
+def _named_devices(db, names: list[str]):
+    import store
+    from store import devices
+
+    chosen = []
+    for name in dict.fromkeys(names):
+        try:
+            chosen.append(devices.get_device_by_name(db, name))
+        except store.NotFound as exc:
+            raise CliError(str(exc)) from None
     return chosen
 
 
@@ -324,6 +503,9 @@ def _printer():
 def _report(result) -> None:
     outcome = getattr(result.outcome, "value", result.outcome)
     print(f"{result.device}: {outcome}" + (f": {result.error}" if result.error else ""))
-    if result.diff:
-        for line in result.diff.rstrip("\n").splitlines():
-            print(f"    {line}")
+    _print_diff(result.diff)
+
+
+def _print_diff(diff: str) -> None:
+    for line in diff.rstrip("\n").splitlines():
+        print(f"    {line}")

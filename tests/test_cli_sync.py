@@ -1,4 +1,4 @@
-"""The ``devices`` and ``sync`` commands, run as a user would run them."""
+"""The device commands (devices, sync, drift, rollback), run as a user would."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 import store
 from store import audit
 from store import devices as inv
 
 from .desktop_support import ROOT
-from .devices_support import run_app, write_inventory
+from .devices_support import PASSWORD, run_app, write_inventory
 
 pytest_plugins = ["tests.fakesrx.pytest_plugin"]
 
@@ -278,3 +279,169 @@ def test_sync_with_an_ssh_key_file_needs_no_password(tmp_path, home, data_dir, f
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "srx-1: synced" in result.stdout
+
+
+THRESHOLD_9 = (
+    "set services advanced-anti-malware policy imap-policy verdict-threshold 9"
+)
+
+
+def _synced(tmp_path, home, data_dir, fakesrx, count=1):
+    devices = fakesrx.many(count)
+    _import(tmp_path, home, data_dir, devices)
+    synced = run_app(
+        home, data_dir, "sync", "--policy", "imap-policy", "--accept-new-host-keys"
+    )
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    return devices
+
+
+def test_drift_on_devices_in_sync(tmp_path, home, data_dir, fakesrx):
+    _synced(tmp_path, home, data_dir, fakesrx, 2)
+
+    result = run_app(home, data_dir, "drift")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "srx-1: in sync" in result.stdout
+    assert "srx-2: in sync" in result.stdout
+    assert "2 of 2 devices in sync." in result.stdout
+
+
+def test_drift_shows_a_change_made_by_someone_else(tmp_path, home, data_dir, fakesrx):
+    _, changed = _synced(tmp_path, home, data_dir, fakesrx, 2)
+    changed.commit_external_change(THRESHOLD_9)
+
+    result = run_app(home, data_dir, "drift")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "srx-1: in sync" in result.stdout
+    assert "srx-2: drifted: srx-2 was changed outside IMAP Desk" in result.stdout
+    assert "verdict-threshold 9" in result.stdout
+    assert "1 of 2 devices in sync." in result.stdout
+    assert PASSWORD not in result.stdout + result.stderr
+    db = open_db(data_dir)
+    try:
+        checks = [e for e in audit.list_entries(db) if e.action == "check-drift"]
+        assert {(e.device_name, e.outcome) for e in checks} == {
+            ("srx-1", "no-change"),
+            ("srx-2", "drifted"),
+        }
+    finally:
+        db.close()
+
+
+def test_drift_of_one_device_and_an_unknown_one(tmp_path, home, data_dir, fakesrx):
+    _, changed = _synced(tmp_path, home, data_dir, fakesrx, 2)
+    changed.commit_external_change(THRESHOLD_9)
+
+    one = run_app(home, data_dir, "drift", "--device", "srx-1")
+    unknown = run_app(home, data_dir, "drift", "--device", "srx-9")
+
+    assert one.returncode == 0, one.stdout + one.stderr
+    assert "srx-2" not in one.stdout
+    assert unknown.returncode == 2
+    assert unknown.stdout == ""
+    assert unknown.stderr == "imapdesk: There is no device named 'srx-9'.\n"
+
+
+def test_drift_uses_pinned_keys_only(tmp_path, home, data_dir, fakesrx):
+    devices = _synced(tmp_path, home, data_dir, fakesrx, 2)
+    db = open_db(data_dir)
+    try:
+        inv.forget_host_key(db, inv.get_device_by_name(db, "srx-1").id)
+    finally:
+        db.close()
+    devices[1].faults.wrong_host_key = True
+
+    refused = run_app(home, data_dir, "drift")
+    accepted = run_app(home, data_dir, "drift", "--accept-new-host-keys")
+
+    assert refused.returncode == 1
+    assert "srx-1: failed:" in refused.stdout
+    assert "srx-2: failed:" in refused.stdout
+    assert accepted.returncode == 1
+    assert "srx-1: in sync" in accepted.stdout
+    assert "srx-2: failed:" in accepted.stdout
+    db = open_db(data_dir)
+    try:
+        pinned = {d.name: d.host_key.fingerprint for d in inv.list_devices(db)}
+        assert pinned == {d.device.hostname: d.fingerprint for d in devices}
+    finally:
+        db.close()
+
+
+def test_rollback_preview_changes_nothing(tmp_path, home, data_dir, fakesrx):
+    (srx,) = _synced(tmp_path, home, data_dir, fakesrx)
+    before = srx.running_config()
+    history = len(srx.device.commit_history)
+
+    result = run_app(home, data_dir, "rollback", "--device", "srx-1", "2", "--preview")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "srx-1: commit 2:" in result.stdout
+    assert "srx-1: previewed" in result.stdout
+    assert "imap-policy" in result.stdout
+    assert "nothing was committed on srx-1" in result.stdout
+    assert etree.tostring(srx.running_config()) == etree.tostring(before)
+    assert len(srx.device.commit_history) == history
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_rollback_returns_to_the_earlier_configuration(
+    tmp_path, home, data_dir, fakesrx
+):
+    (srx,) = _synced(tmp_path, home, data_dir, fakesrx)
+    synced = etree.tostring(srx.running_config())
+    srx.commit_external_change(THRESHOLD_9)
+
+    result = run_app(home, data_dir, "rollback", "--device", "srx-1", "1")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "srx-1: confirm ok" in result.stdout
+    assert "srx-1: synced" in result.stdout
+    assert "verdict-threshold 9" in result.stdout
+    assert "srx-1 is back at commit 1, confirmed." in result.stdout
+    assert etree.tostring(srx.running_config()) == synced
+    assert not srx.device.confirm_pending
+    assert PASSWORD not in result.stdout + result.stderr
+    db = open_db(data_dir)
+    try:
+        (entry,) = [e for e in audit.list_entries(db) if e.action == "rollback"]
+        assert (entry.device_name, entry.outcome, entry.source) == (
+            "srx-1",
+            "synced",
+            "cli",
+        )
+    finally:
+        db.close()
+    again = run_app(home, data_dir, "drift")
+    assert again.returncode == 0, again.stdout
+
+
+def test_rollback_arguments_are_checked(tmp_path, home, data_dir, fakesrx):
+    (srx,) = _synced(tmp_path, home, data_dir, fakesrx)
+    history = len(srx.device.commit_history)
+
+    unknown = run_app(home, data_dir, "rollback", "--device", "srx-9", "1")
+    too_far = run_app(home, data_dir, "rollback", "--device", "srx-1", "40")
+    out_of_range = run_app(home, data_dir, "rollback", "--device", "srx-1", "50")
+
+    assert unknown.returncode == 2
+    assert unknown.stderr == "imapdesk: There is no device named 'srx-9'.\n"
+    assert too_far.returncode == 2
+    assert "there is no commit 40" in too_far.stderr
+    assert out_of_range.returncode == 2
+    assert "rollbacks 1 to 49" in out_of_range.stderr
+    assert len(srx.device.commit_history) == history
+
+
+def test_drift_of_a_device_never_synced_is_not_in_sync(
+    tmp_path, home, data_dir, fakesrx
+):
+    _import(tmp_path, home, data_dir, fakesrx.many(1))
+
+    result = run_app(home, data_dir, "drift")
+
+    assert result.returncode == 1
+    assert "srx-1: not checked: IMAP Desk has not synced this device" in result.stdout
+    assert "0 of 1 devices in sync." in result.stdout
