@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     Blueprint,
@@ -19,16 +19,18 @@ from flask import (
 
 import store
 from deviceio.errors import DeviceError
-from deviceio.sync import Outcome
-from fleet import actions
-from fleet.targets import MissingPasswords, TargetError
 from store import audit, inventory
 from store import devices as inv
-from store.credentials import CredentialStore, process_store
 from store.devices import AUTH_LABELS, Device, StoredDevice
 
 from .db import get_db
 from .jobs import JobFailed, JobRegistry
+
+# fleet, deviceio.sync and keyring are imported by the views that talk to
+# devices, so that serving the policy pages does not load the device stack
+if TYPE_CHECKING:
+    from fleet import actions
+    from store.credentials import CredentialStore
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +43,17 @@ SPARE_BINDING_ROWS = 2
 
 @bp.record_once
 def _install(state) -> None:
-    state.app.extensions.setdefault(CREDENTIALS, process_store())
     state.app.extensions.setdefault(JOBS, JobRegistry())
 
 
 def credentials() -> CredentialStore:
-    """The process's device passwords (keyring, or memory)."""
-    return current_app.extensions[CREDENTIALS]
+    """The process's device passwords (keyring, or memory), opened on first use."""
+    found = current_app.extensions.get(CREDENTIALS)
+    if found is None:
+        from store.credentials import process_store
+
+        found = current_app.extensions.setdefault(CREDENTIALS, process_store())
+    return found
 
 
 def jobs() -> JobRegistry:
@@ -55,6 +61,8 @@ def jobs() -> JobRegistry:
 
 
 def context() -> actions.Context:
+    from fleet import actions
+
     return actions.Context(source="window")
 
 
@@ -263,6 +271,10 @@ def password(device_id: int):
 @bp.route("/<int:device_id>/test", methods=["POST"])
 def test(device_id: int):
     """Connect to the device and show what it says of itself."""
+    from deviceio.sync import Outcome
+    from fleet import actions
+    from fleet.targets import MissingPasswords
+
     db = get_db()
     stored = load_device(device_id)
     try:
@@ -289,6 +301,10 @@ def test(device_id: int):
 @bp.route("/<int:device_id>/pending", methods=["POST"])
 def check_pending(device_id: int):
     """Read the commit history to learn what became of an unconfirmed sync."""
+    from deviceio.sync import Outcome
+    from fleet import actions
+    from fleet.targets import MissingPasswords, TargetError
+
     stored = load_device(device_id)
     try:
         result = actions.resolve_pending(
@@ -311,6 +327,8 @@ def check_pending(device_id: int):
 @bp.route("/<int:device_id>/hostkey", methods=["POST"])
 def fetch_host_key(device_id: int):
     """Read the key the device presents and ask whether to trust it."""
+    from fleet import actions
+
     stored = load_device(device_id)
     try:
         key_line, _ = actions.read_host_key(stored)
@@ -365,6 +383,8 @@ def retrust_host_key(device_id: int):
 
 
 def _trust(device_id: int, replace_changed: bool):
+    from fleet import actions
+
     stored = load_device(device_id)
     key_line = request.form.get("key_line", "")
     try:
@@ -391,6 +411,9 @@ def _trust(device_id: int, replace_changed: bool):
 @bp.route("/<int:device_id>/history")
 def history(device_id: int):
     """The device's commit history, with a rollback preview for each entry."""
+    from fleet import actions
+    from fleet.targets import MissingPasswords
+
     stored = load_device(device_id)
     try:
         entries = actions.commit_history(get_db(), stored, credentials())
@@ -443,6 +466,9 @@ def _rollback_number() -> int:
 def _start_rollback(
     stored: StoredDevice, n: int, preview: bool, approved: str | None = None
 ):
+    from fleet import actions
+    from fleet.targets import TargetError
+
     creds = credentials()
     if _needs_password(stored, creds):
         flash("Enter the device's password first.", "warning")
@@ -497,6 +523,9 @@ def _needs_password(stored: StoredDevice, creds: CredentialStore) -> bool:
 @bp.route("/<int:device_id>/import-version", methods=["POST"])
 def import_version(device_id: int):
     """Make the device's version of its policy the newest revision."""
+    from fleet import actions
+    from fleet.targets import MissingPasswords, TargetError
+
     stored = load_device(device_id)
     try:
         found = actions.import_device_version(

@@ -15,9 +15,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deviceio.sync import DeviceResult, StepEvent
+if TYPE_CHECKING:
+    from deviceio.sync import DeviceResult, StepEvent
 
 log = logging.getLogger(__name__)
 

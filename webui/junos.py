@@ -15,7 +15,7 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     Blueprint,
@@ -30,14 +30,16 @@ from flask import (
 from werkzeug.utils import secure_filename
 
 import store
-from deviceio import macro, render, yang
-from deviceio.render import Binding
-from deviceio.savedfile import DeviceFileError, is_policy_file, read_device_file
-from fleet.targets import to_binding
+from deviceio import macro
 from store.devices import StoredDevice, devices_using_policy
 from store.model import LABELS, Policy, ValidationError
 
 from .db import get_db
+
+# lxml and the rest of deviceio are imported by the pages that render, check
+# or read a configuration; the policy editor only needs deviceio.macro
+if TYPE_CHECKING:
+    from deviceio.render import Binding
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ def enforcement_of(field: str) -> tuple[str, str, str] | None:
 @bp.route("/policies/<int:policy_id>/junos")
 def policy(policy_id: int):
     """The policy's Junos configuration, where it takes effect, and its check."""
+    from deviceio import render
+
     db = get_db()
     stored = store.get_policy(db, policy_id)
     devices = devices_using_policy(db, policy_id)
@@ -99,6 +103,8 @@ def policy(policy_id: int):
 @bp.route("/policies/<int:policy_id>/junos.<fmt>")
 def download(policy_id: int, fmt: str):
     """Download the policy's configuration in one format, as an attachment."""
+    from deviceio import render
+
     if fmt not in FORMATS:
         abort(404)
     db = get_db()
@@ -126,6 +132,8 @@ def _chosen_device(devices: list[StoredDevice]) -> StoredDevice | None:
 def _bindings(policy: Policy, device: StoredDevice | None) -> list[Binding]:
     if device is None:
         return []
+    from fleet.targets import to_binding
+
     return [to_binding(b, policy.name) for b in device.device.bindings]
 
 
@@ -170,6 +178,8 @@ def check_configuration(xml: str) -> tuple[ReleaseCheck, ...]:
     The cache is keyed by the configuration itself, so a new revision (or
     other bindings) is checked afresh and an unchanged one is not.
     """
+    from deviceio import yang
+
     key = hashlib.sha256(xml.encode("utf-8")).hexdigest()
     with _checks_lock:
         if key in _checks:
@@ -185,6 +195,8 @@ def check_configuration(xml: str) -> tuple[ReleaseCheck, ...]:
 
 
 def _check_release(xml: str, release: str) -> ReleaseCheck:
+    from deviceio import yang
+
     try:
         errors = yang.validate(xml.encode("utf-8"), release)
     except yang.YangUnavailable as exc:
@@ -199,6 +211,8 @@ def import_configuration():
     """Upload a saved device configuration and review what it holds."""
     if request.method == "GET":
         return render_template("junos/import.html", error=None)
+
+    from deviceio.savedfile import DeviceFileError, is_policy_file, read_device_file
 
     upload = request.files.get("file")
     if upload is None or not upload.filename:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     Blueprint,
@@ -26,15 +26,16 @@ from flask import (
 )
 
 import store
-from deviceio.sync import DeviceResult, Outcome, SyncOptions
-from fleet import actions
-from fleet.targets import TargetError, missing_passwords
 from store import devices as inv
 from store.devices import StoredDevice
 
 from .db import get_db
 from .devices import credentials, jobs
 from .jobs import Job, JobFailed
+
+# the device stack is imported by the views that use it, not with the module
+if TYPE_CHECKING:
+    from deviceio.sync import DeviceResult, SyncOptions
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ def index():
 @bp.route("/preview", methods=["POST"])
 def preview():
     """Preview the selected devices, asking first for missing passwords."""
+    from deviceio.sync import SyncOptions
+    from fleet.targets import missing_passwords
+
     chosen = _chosen_devices()
     overwrite = request.form.get("overwrite_drift") == "yes"
     asked = _take_passwords(chosen)
@@ -68,6 +72,9 @@ def preview():
 @bp.route("/drift", methods=["POST"])
 def drift():
     """Check every chosen device (all devices when none are) for drift."""
+    from fleet import actions
+    from fleet.targets import missing_passwords
+
     chosen = _chosen_devices(default_all=True)
     asked = _take_passwords(chosen)
     missing = missing_passwords(chosen, credentials())
@@ -80,6 +87,8 @@ def drift():
 @bp.route("/jobs/<job_id>/sync", methods=["POST"])
 def confirm(job_id: str):
     """Sync the devices the administrator approved in a finished preview."""
+    from deviceio.sync import Outcome, SyncOptions
+
     preview_job = _job(job_id)
     if preview_job.kind != "preview" or preview_job.running:
         abort(400, "Only a finished preview can be synced.")
@@ -120,6 +129,8 @@ def confirm(job_id: str):
 @bp.route("/jobs/<job_id>")
 def job(job_id: str):
     """A job's progress, then its results."""
+    from deviceio.sync import Outcome
+
     found = _job(job_id)
     devices = {}
     if not found.running:
@@ -151,6 +162,9 @@ def trust_keys(job_id: str):
     The keys come from the job's own results, never from the form, so only
     a key the administrator was shown can be trusted here.
     """
+    from deviceio.sync import Outcome
+    from fleet import actions
+
     found = _job(job_id)
     chosen = set(request.form.getlist("device"))
     db = get_db()
@@ -246,6 +260,8 @@ def _password_page(chosen, missing, endpoint, overwrite, asked):
 
 
 def _check_targets(chosen: list[StoredDevice]) -> None:
+    from fleet.targets import TargetError
+
     unassigned = [d.name for d in chosen if d.device.policy_id is None]
     if unassigned:
         raise TargetError(
@@ -254,6 +270,9 @@ def _check_targets(chosen: list[StoredDevice]) -> None:
 
 
 def _start_sync(chosen: list[StoredDevice], options: SyncOptions, kind: str):
+    from fleet import actions
+    from fleet.targets import TargetError
+
     try:
         _check_targets(chosen)
     except TargetError as exc:
@@ -288,6 +307,9 @@ def _start_job(
     The job opens its own connection and reads the devices afresh, since the
     request that started it is over by the time it runs.
     """
+    from fleet import actions
+    from fleet.targets import TargetError
+
     creds = credentials()
     db_path = current_app.config["DATABASE"]
     ids = [d.id for d in chosen]
