@@ -3,9 +3,7 @@ saved device configurations, run as a user would run them."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from deviceio import render, yang
 from store import devices as inv
 from store.model import Administrator, Policy
 
-from .desktop_support import ROOT
+from . import devices_support
 
 POLICY = Policy(
     name="cli-policy",
@@ -64,25 +62,8 @@ def stored(db) -> store.StoredPolicy:
 
 
 def run_app(home: Path, data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("IMAPDESK_", "XDG_"))
-    }
-    env.update(
-        HOME=str(home),
-        XDG_STATE_HOME=str(home / "state"),
-        XDG_DATA_HOME=str(home / "data"),
-    )
-    return subprocess.run(
-        [sys.executable, "app.py", *args, "--data-dir", str(data_dir)],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """``python app.py ARGS --data-dir DATA`` with no device password at hand."""
+    return devices_support.run_app(home, data_dir, *args, password=None)
 
 
 def names(db) -> list[str]:
