@@ -174,15 +174,24 @@ def build(elements: Mapping[Key, etree._Element]) -> etree._Element:
             aamw = _child(_child(configuration, "services"), "advanced-anti-malware")
             aamw.append(entry)
             continue
-        zones = (key[1], key[2])
-        if zones not in contexts:
-            policies = _child(_child(configuration, "security"), "policies")
-            context = etree.SubElement(policies, "policy")
-            etree.SubElement(context, "from-zone-name").text = key[1]
-            etree.SubElement(context, "to-zone-name").text = key[2]
-            contexts[zones] = context
-        contexts[zones].append(entry)
+        _zone_pair(configuration, contexts, key[1], key[2]).append(entry)
     return configuration
+
+
+def _zone_pair(
+    configuration: etree._Element,
+    contexts: dict[tuple[str, str], etree._Element],
+    from_zone: str,
+    to_zone: str,
+) -> etree._Element:
+    """The ``security policies policy`` of a zone pair, made on first use."""
+    if (from_zone, to_zone) not in contexts:
+        policies = _child(_child(configuration, "security"), "policies")
+        context = etree.SubElement(policies, "policy")
+        etree.SubElement(context, "from-zone-name").text = from_zone
+        etree.SubElement(context, "to-zone-name").text = to_zone
+        contexts[from_zone, to_zone] = context
+    return contexts[from_zone, to_zone]
 
 
 def _child(parent: etree._Element, tag: str) -> etree._Element:
@@ -204,14 +213,9 @@ def subtree_filter(keys: Iterable[Key]) -> etree._Element:
             aamw = _child(_child(configuration, "services"), "advanced-anti-malware")
             etree.SubElement(etree.SubElement(aamw, "policy"), "name").text = key[1]
             continue
-        zones = (key[1], key[2])
-        if zones not in contexts:
-            policies = _child(_child(configuration, "security"), "policies")
-            context = etree.SubElement(policies, "policy")
-            etree.SubElement(context, "from-zone-name").text = key[1]
-            etree.SubElement(context, "to-zone-name").text = key[2]
-            contexts[zones] = context
-        entry = etree.SubElement(contexts[zones], "policy")
+        entry = etree.SubElement(
+            _zone_pair(configuration, contexts, key[1], key[2]), "policy"
+        )
         etree.SubElement(entry, "name").text = key[3]
     return configuration
 
