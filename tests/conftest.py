@@ -9,6 +9,9 @@ import pytest
 import store
 from webui import create_app
 
+# the simulated SRX devices: the ``fakesrx`` fixture
+pytest_plugins = ["tests.fakesrx.pytest_plugin"]
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:

@@ -17,8 +17,6 @@ from store import devices as inv
 from .desktop_support import ROOT
 from .devices_support import PASSWORD, run_app, write_inventory
 
-pytest_plugins = ["tests.fakesrx.pytest_plugin"]
-
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:

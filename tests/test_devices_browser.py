@@ -12,8 +12,6 @@ from webui import create_app
 from webui.devices import CREDENTIALS
 from webui.server import LocalServer
 
-pytest_plugins = ["tests.fakesrx.pytest_plugin"]
-
 PASSWORD = "fake-srx-password"
 CHROMIUM = Path("/usr/bin/chromium")
 

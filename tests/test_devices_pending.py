@@ -14,8 +14,6 @@ from store import audit
 from store import devices as inv
 from store.credentials import CredentialStore
 
-pytest_plugins = ["tests.fakesrx.pytest_plugin"]
-
 PASSWORD = "fake-srx-password"
 
 

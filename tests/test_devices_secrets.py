@@ -21,8 +21,6 @@ from .devices_support import (
 )
 from .webui_support import csrf_token, text
 
-pytest_plugins = ["tests.fakesrx.pytest_plugin"]
-
 SECRET = "Xq7-never-store-this-9Lm"
 
 

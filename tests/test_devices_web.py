@@ -28,8 +28,6 @@ from .devices_support import (
 )
 from .webui_support import csrf_token, open_store, text
 
-pytest_plugins = ["tests.fakesrx.pytest_plugin"]
-
 
 @pytest.fixture
 def creds(app) -> CredentialStore:

@@ -18,8 +18,6 @@ from jnpr.junos.utils.config import Config
 from lxml import etree
 from ncclient.transport.session import NetconfBase
 
-pytest_plugins = ["tests.fakesrx.pytest_plugin"]
-
 AAMW = "services advanced-anti-malware policy"
 
 POLICY_XML = """

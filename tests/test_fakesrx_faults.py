@@ -20,8 +20,6 @@ from ncclient.transport.errors import SSHUnknownHostError
 
 from tests.fakesrx import Faults
 
-pytest_plugins = ["tests.fakesrx.pytest_plugin"]
-
 SET_POLICY = "set services advanced-anti-malware policy p1 verdict-threshold 6"
 
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from jnpr.junos import Device
 
-pytest_plugins = ["tests.fakesrx.pytest_plugin"]
-
 
 def test_ten_devices_start_and_answer(fakesrx, record_property):
     started = time.perf_counter()

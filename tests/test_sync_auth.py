@@ -9,7 +9,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deviceio import sync
 from deviceio.sync import Credentials, Outcome, Step, SyncOptions
-from tests.fakesrx.pytest_plugin import fakesrx  # noqa: F401
 from tests.sync_support import (
     assert_clean,
     assert_exact,

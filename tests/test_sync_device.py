@@ -8,7 +8,6 @@ from dataclasses import replace
 
 from deviceio import managed, sync
 from deviceio.sync import Outcome, Step, SyncOptions
-from tests.fakesrx.pytest_plugin import fakesrx  # noqa: F401
 from tests.sync_support import (
     a_binding,
     a_policy,

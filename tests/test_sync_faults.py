@@ -14,7 +14,6 @@ import pytest
 
 from deviceio import sync
 from deviceio.sync import Outcome, Step, SyncOptions
-from tests.fakesrx.pytest_plugin import fakesrx  # noqa: F401
 from tests.sync_support import (
     assert_clean,
     assert_exact,

@@ -10,7 +10,6 @@ import pytest
 from deviceio import sync
 from deviceio.hostkeys import normalize_key, parse_key_line, pinned_ssh_config
 from deviceio.sync import Outcome, SyncOptions
-from tests.fakesrx.pytest_plugin import fakesrx  # noqa: F401
 from tests.sync_support import (
     assert_clean,
     assert_unchanged,

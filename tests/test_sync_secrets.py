@@ -11,7 +11,6 @@ from deviceio import sync
 from deviceio.driver import JunosDriver
 from deviceio.errors import DeviceError
 from deviceio.sync import Outcome, Step, SyncOptions
-from tests.fakesrx.pytest_plugin import fakesrx  # noqa: F401
 from tests.sync_support import make_target
 
 SECRET = "Kestrel-9-Hollow-Tide"
