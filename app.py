@@ -16,15 +16,15 @@ import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+# one error type for every command, printed by main() in one sentence
+from fleet.cli import CliError as CommandError
+from fleet.cli import write_output
+
 APP_NAME = "IMAP Desk"
 APP_SLUG = "imapdesk"
 __version__ = "0.1.0"
 
 log = logging.getLogger("imapdesk")
-
-
-class CommandError(Exception):
-    """A problem to report in one sentence, with exit status 2."""
 
 
 def program_dir() -> Path:
@@ -258,7 +258,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         text = store.dumps_policy(stored.policy)
     else:
         text = _junos_export(db, stored, args.format, args.device)
-    _write_output(text, args.out)
+    write_output(text, args.out)
     return 0
 
 
@@ -362,20 +362,6 @@ def _import_device_policy(args: argparse.Namespace, data: bytes):
         return store.create_policy(db, policy, note)
     except store.DuplicateName as exc:
         raise CommandError(f"{exc} Import it under another name with --name.") from None
-
-
-def _write_output(text: str, out: str | None) -> None:
-    if out is None or out == "-":
-        sys.stdout.write(text)
-        return
-    target = Path(out)
-    try:
-        tmp = target.with_name(target.name + ".part")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-    except OSError as exc:
-        raise CommandError(f"Cannot write {target}: {exc.strerror}.") from None
-    print(f"Wrote {target}.", file=sys.stderr)
 
 
 def port_number(text: str) -> int:

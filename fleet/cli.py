@@ -27,7 +27,30 @@ OpenStore = Callable[[argparse.Namespace], Any]
 
 
 class CliError(Exception):
-    """A problem to report in one sentence, with exit status 2."""
+    """A problem to report in one sentence, with exit status 2.
+
+    Every command of ``app.py`` raises it; ``app.main`` prints it.
+    """
+
+
+def write_output(text: str, out: str | None, *, newline: str | None = None) -> None:
+    """Write a command's result to standard output, or to ``out`` whole.
+
+    The file is written beside its target and then renamed over it, so a
+    failed write never leaves half a file where the old one was.
+    """
+    if out is None or out == "-":
+        sys.stdout.write(text)
+        return
+    target = Path(out)
+    part = target.with_name(target.name + ".part")
+    try:
+        part.write_text(text, encoding="utf-8", newline=newline)
+        part.replace(target)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise CliError(f"Cannot write {target}: {exc.strerror}.") from None
+    print(f"Wrote {target}.", file=sys.stderr)
 
 
 def add_commands(
@@ -154,11 +177,7 @@ def _host_keys_option(p: argparse.ArgumentParser) -> None:
 
 def _bound(command, open_store: OpenStore):
     def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args, open_store)
-        except CliError as exc:
-            print(f"imapdesk: {exc}", file=sys.stderr)
-            return 2
+        return command(args, open_store)
 
     return run
 
@@ -233,15 +252,7 @@ def cmd_devices_export(args: argparse.Namespace, open_store: OpenStore) -> int:
         text = inventory.export_inventory(devices.list_devices(db))
     finally:
         db.close()
-    if args.out in (None, "-"):
-        sys.stdout.write(text)
-        return 0
-    target = Path(args.out)
-    try:
-        target.write_text(text, encoding="utf-8", newline="")
-    except OSError as exc:
-        raise CliError(f"Cannot write {target}: {exc.strerror}.") from None
-    print(f"Wrote {target}.", file=sys.stderr)
+    write_output(text, args.out, newline="")
     return 0
 
 
