@@ -13,20 +13,9 @@ from deviceio.sync import Credentials, DeviceTarget
 from store.credentials import CredentialStore
 from store.devices import SecurityBinding, StoredDevice
 
+from .errors import MissingPasswords, TargetError
+
 log = logging.getLogger(__name__)
-
-
-class TargetError(Exception):
-    """A device that cannot be contacted as it stands; the message says why."""
-
-
-class MissingPasswords(TargetError):
-    """Devices that log in with a password nobody has given yet."""
-
-    def __init__(self, devices: list[StoredDevice]):
-        self.devices = devices
-        names = ", ".join(d.name for d in devices)
-        super().__init__(f"Enter the password of {names}.")
 
 
 def revision_label(stored_policy: store.StoredPolicy) -> str:

@@ -527,3 +527,34 @@ def test_trusting_only_the_ticked_first_contact_keys(client, token, creds, fakes
         )
     finally:
         db.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "test"), ("get", "history"), ("post", "pending")],
+)
+def test_device_actions_without_a_password_ask_for_it(
+    client, token, creds, fakesrx, method, path
+):
+    device_id = add_device(client, token, fakesrx(), password="")
+
+    response = getattr(client, method)(
+        f"/devices/{device_id}/{path}", data={"csrf_token": token}
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/devices/{device_id}/password"
+    page = text(client.get(response.headers["Location"]))
+    assert "Enter the device&#39;s password first." in page
+
+
+def test_an_unreachable_device_is_explained_on_its_page(client, token, creds, fakesrx):
+    srx = fakesrx()
+    device_id = add_device(client, token, srx)
+    srx.faults.refuse_connections = True
+
+    response = client.get(f"/devices/{device_id}/history")
+
+    assert response.headers["Location"] == f"/devices/{device_id}"
+    page = text(client.get(response.headers["Location"]))
+    assert f"refused a connection on port {srx.port}" in page

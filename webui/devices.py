@@ -19,6 +19,7 @@ from flask import (
 
 import store
 from deviceio.errors import DeviceError
+from fleet.errors import MissingPasswords, TargetError
 from store import audit, inventory
 from store import devices as inv
 from store.devices import AUTH_LABELS, Device, StoredDevice
@@ -35,6 +36,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
+
+
+@bp.errorhandler(MissingPasswords)
+def ask_for_password(exc: MissingPasswords):
+    """A device action that needs a password nobody has given yet."""
+    flash("Enter the device's password first.", "warning")
+    device_id = (request.view_args or {}).get("device_id")
+    if device_id is None:
+        return redirect(url_for("devices.index"))
+    return redirect(url_for("devices.password", device_id=device_id))
+
+
+@bp.errorhandler(TargetError)
+@bp.errorhandler(DeviceError)
+def explain_device_error(exc: Exception):
+    """A device that could not be reached or refused: say why on its page."""
+    flash(str(exc), "error")
+    device_id = (request.view_args or {}).get("device_id")
+    if device_id is None:
+        return redirect(url_for("devices.index"))
+    return redirect(url_for("devices.show", device_id=device_id))
+
 
 CREDENTIALS = "imapdesk_credentials"
 JOBS = "imapdesk_jobs"
@@ -273,15 +296,10 @@ def test(device_id: int):
     """Connect to the device and show what it says of itself."""
     from deviceio.sync import Outcome
     from fleet import actions
-    from fleet.targets import MissingPasswords
 
     db = get_db()
     stored = load_device(device_id)
-    try:
-        result = actions.test_device(db, stored, credentials(), context=context())
-    except MissingPasswords:
-        flash("Enter the device's password first.", "warning")
-        return redirect(url_for("devices.password", device_id=device_id))
+    result = actions.test_device(db, stored, credentials(), context=context())
     if result.outcome is Outcome.NO_CHANGE:
         facts = result.facts
         flash(
@@ -303,19 +321,9 @@ def check_pending(device_id: int):
     """Read the commit history to learn what became of an unconfirmed sync."""
     from deviceio.sync import Outcome
     from fleet import actions
-    from fleet.targets import MissingPasswords, TargetError
 
     stored = load_device(device_id)
-    try:
-        result = actions.resolve_pending(
-            get_db(), stored, credentials(), context=context()
-        )
-    except MissingPasswords:
-        flash("Enter the device's password first.", "warning")
-        return redirect(url_for("devices.password", device_id=device_id))
-    except TargetError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("devices.show", device_id=device_id))
+    result = actions.resolve_pending(get_db(), stored, credentials(), context=context())
     if result.outcome is Outcome.SYNCED:
         flash("The earlier sync was confirmed: the device is in sync.", "success")
     else:
@@ -412,17 +420,9 @@ def _trust(device_id: int, replace_changed: bool):
 def history(device_id: int):
     """The device's commit history, with a rollback preview for each entry."""
     from fleet import actions
-    from fleet.targets import MissingPasswords
 
     stored = load_device(device_id)
-    try:
-        entries = actions.commit_history(get_db(), stored, credentials())
-    except MissingPasswords:
-        flash("Enter the device's password first.", "warning")
-        return redirect(url_for("devices.password", device_id=device_id))
-    except DeviceError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("devices.show", device_id=device_id))
+    entries = actions.commit_history(get_db(), stored, credentials())
     return render_template("devices/history.html", stored=stored, entries=entries)
 
 
@@ -524,19 +524,11 @@ def _needs_password(stored: StoredDevice, creds: CredentialStore) -> bool:
 def import_version(device_id: int):
     """Make the device's version of its policy the newest revision."""
     from fleet import actions
-    from fleet.targets import MissingPasswords, TargetError
 
     stored = load_device(device_id)
-    try:
-        found = actions.import_device_version(
-            get_db(), stored, credentials(), context=context()
-        )
-    except MissingPasswords:
-        flash("Enter the device's password first.", "warning")
-        return redirect(url_for("devices.password", device_id=device_id))
-    except (TargetError, DeviceError) as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("devices.show", device_id=device_id))
+    found = actions.import_device_version(
+        get_db(), stored, credentials(), context=context()
+    )
     name = found.policy.policy.name
     if found.changed:
         flash(

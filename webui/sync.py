@@ -26,6 +26,7 @@ from flask import (
 )
 
 import store
+from fleet.errors import TargetError
 from store import devices as inv
 from store.devices import StoredDevice
 
@@ -260,7 +261,6 @@ def _password_page(chosen, missing, endpoint, overwrite, asked):
 
 
 def _check_targets(chosen: list[StoredDevice]) -> None:
-    from fleet.targets import TargetError
 
     unassigned = [d.name for d in chosen if d.device.policy_id is None]
     if unassigned:
@@ -271,7 +271,6 @@ def _check_targets(chosen: list[StoredDevice]) -> None:
 
 def _start_sync(chosen: list[StoredDevice], options: SyncOptions, kind: str):
     from fleet import actions
-    from fleet.targets import TargetError
 
     try:
         _check_targets(chosen)
@@ -308,7 +307,6 @@ def _start_job(
     request that started it is over by the time it runs.
     """
     from fleet import actions
-    from fleet.targets import TargetError
 
     creds = credentials()
     db_path = current_app.config["DATABASE"]
