@@ -93,6 +93,50 @@ class AuditEntry:
         return sum(step.elapsed for step in self.steps)
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which entries to list or count; a field left empty matches every entry.
+
+    :param device: the device name, in any case.
+    :param since: an ISO date or time; entries started at or after it.
+    :param until: an ISO date or time; a bare date includes that whole day.
+    """
+
+    device: str | None = None
+    outcome: str | None = None
+    action: str | None = None
+    since: str | None = None
+    until: str | None = None
+    job_id: str | None = None
+
+    def clause(self) -> tuple[str, list[Any]]:
+        """The ``WHERE`` clause ("" when nothing is filtered) and its parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.device:
+            clauses.append("device_name = ? COLLATE NOCASE")
+            params.append(self.device)
+        if self.outcome:
+            clauses.append("outcome = ?")
+            params.append(self.outcome)
+        if self.action:
+            clauses.append("action = ?")
+            params.append(self.action)
+        if self.since:
+            clauses.append("started_at >= ?")
+            params.append(self.since)
+        if self.until:
+            # a bare date means the end of that day
+            until = self.until
+            clauses.append("started_at < ?")
+            params.append(until + "T99" if len(until) == 10 else until)
+        if self.job_id:
+            clauses.append("job_id = ?")
+            params.append(self.job_id)
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        return where, params
+
+
 def record(
     db: Database,
     *,
@@ -146,21 +190,16 @@ def record(
 def list_entries(
     db: Database,
     *,
-    device: str | None = None,
-    outcome: str | None = None,
-    action: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    job_id: str | None = None,
     limit: int | None = 500,
     offset: int = 0,
+    **filters: str | None,
 ) -> list[AuditEntry]:
     """Entries, newest first, filtered on what is given.
 
-    :param since: an ISO date or time; entries started at or after it.
-    :param until: an ISO date or time; a bare date includes that whole day.
+    :param filters: the fields of :class:`AuditFilter`, by name.
+    :raises TypeError: for a filter :class:`AuditFilter` does not have.
     """
-    where, params = _filters(device, outcome, action, since, until, job_id)
+    where, params = AuditFilter(**filters).clause()
     sql = "SELECT * FROM audit_log" + where + " ORDER BY started_at DESC, id DESC"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
@@ -168,18 +207,9 @@ def list_entries(
     return [_entry(row) for row in db.query(sql, params)]
 
 
-def count_entries(
-    db: Database,
-    *,
-    device: str | None = None,
-    outcome: str | None = None,
-    action: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    job_id: str | None = None,
-) -> int:
+def count_entries(db: Database, **filters: str | None) -> int:
     """How many entries :func:`list_entries` would give without a limit."""
-    where, params = _filters(device, outcome, action, since, until, job_id)
+    where, params = AuditFilter(**filters).clause()
     return db.execute("SELECT count(*) FROM audit_log" + where, params).fetchone()[0]
 
 
@@ -237,39 +267,6 @@ def _cell(text: str) -> str:
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text
     return text
-
-
-def _filters(
-    device: str | None,
-    outcome: str | None,
-    action: str | None,
-    since: str | None,
-    until: str | None,
-    job_id: str | None,
-) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if device:
-        clauses.append("device_name = ? COLLATE NOCASE")
-        params.append(device)
-    if outcome:
-        clauses.append("outcome = ?")
-        params.append(outcome)
-    if action:
-        clauses.append("action = ?")
-        params.append(action)
-    if since:
-        clauses.append("started_at >= ?")
-        params.append(since)
-    if until:
-        # a bare date means the end of that day
-        clauses.append("started_at < ?")
-        params.append(until + "T99" if len(until) == 10 else until)
-    if job_id:
-        clauses.append("job_id = ?")
-        params.append(job_id)
-    where = " WHERE " + " AND ".join(clauses) if clauses else ""
-    return where, params
 
 
 def _entry(row: dict[str, Any]) -> AuditEntry:

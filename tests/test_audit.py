@@ -62,6 +62,18 @@ def test_filters(db):
     assert newest_first == ["2026-03-03", "2026-03-02", "2026-03-01"]
 
 
+def test_list_and_count_share_one_filter(db):
+    _record(db, "srx-a", "FAILED", "2026-03-01T10:00:00+00:00")
+    _record(db, "srx-b", "FAILED", "2026-03-02T10:00:00+00:00")
+    query = {"outcome": "FAILED", "until": "2026-03-01", "device": None}
+
+    assert audit.AuditFilter().clause() == ("", [])
+    assert [e.device_name for e in audit.list_entries(db, **query)] == ["srx-a"]
+    assert audit.count_entries(db, **query) == 1
+    with pytest.raises(TypeError):
+        audit.count_entries(db, host="srx-a")
+
+
 def test_csv_export(db):
     _record(db)
     rows = list(csv.reader(io.StringIO(audit.export_csv(audit.list_entries(db)))))
