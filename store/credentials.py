@@ -155,8 +155,15 @@ def process_store() -> CredentialStore:
 
 
 def scrub(text: str, secrets: list[str]) -> str:
-    """``text`` with every occurrence of each secret masked."""
+    """``text`` with every occurrence of each secret masked, however short.
+
+    There is no length floor: new login passwords are at least six
+    characters (see :func:`store.devices.check_password`), but a shorter one
+    can still arrive, as a key file's passphrase or as a password saved in
+    the keyring before that check, and it must not be shown. A text that
+    then loses some ordinary letters to the mask is the lesser harm.
+    """
     for secret in sorted(set(secrets), key=len, reverse=True):
-        if len(secret) >= 3:
+        if secret:
             text = text.replace(secret, "********")
     return text

@@ -77,7 +77,12 @@ def test_a_failing_keyring_falls_back_to_memory():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("login as u/pw-one failed", "login as u/******** failed"), ("ab", "ab")],
+    [
+        ("login as u/pw-one failed", "login as u/******** failed"),
+        ("login as u/ab failed", "login as u/******** failed"),
+        ("login as u/x failed", "login as u/******** failed"),
+        ("no secret here", "no secret here"),
+    ],
 )
-def test_scrub(text, expected):
-    assert scrub(text, ["pw-one", "ab"]) == expected
+def test_scrub_masks_secrets_of_any_length(text, expected):
+    assert scrub(text, ["pw-one", "ab", "x", ""]) == expected

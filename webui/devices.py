@@ -144,6 +144,9 @@ def _edit(stored: StoredDevice | None):
         errors = dict(exc.errors)
     if values["policy_id"] is None:
         errors["policy_id"] = "Choose the policy this device should carry."
+    refused = password_error(values["auth"], request.form.get("password", ""))
+    if refused:
+        errors["password"] = refused
     if errors:
         return _render_form(stored, values, errors, policies), 400
     try:
@@ -162,6 +165,17 @@ def _edit(stored: StoredDevice | None):
     _save_password(stored, saved, request.form.get("password", ""))
     flash(f"Saved device {saved.name}.", "success")
     return redirect(url_for("devices.show", device_id=saved.id))
+
+
+def password_error(auth: str, password: str) -> str | None:
+    """Why Junos would refuse a login password typed in, or None."""
+    if auth != "password" or not password:
+        return None
+    try:
+        inv.check_password(password)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _save_password(
@@ -245,7 +259,7 @@ def _render_form(stored, values, errors, policies):
     rows = list(values.get("bindings", []))
     rows += [{}] * SPARE_BINDING_ROWS
     # the keyboard starts at the first field to correct, or at the name
-    fields = ("name", "host", "port", "user", "key_file", "policy_id")
+    fields = ("name", "host", "port", "user", "password", "key_file", "policy_id")
     focus = next((key for key in fields if key in errors), None)
     return render_template(
         "devices/form.html",
@@ -277,18 +291,24 @@ def delete(device_id: int):
 def password(device_id: int):
     """Enter or replace a device's password."""
     stored = load_device(device_id)
+    error = None
     if request.method == "POST":
         given = request.form.get("password", "")
+        error = password_error(stored.device.auth, given)
         if not given:
             flash("Enter the password.", "error")
-        else:
+        elif not error:
             where = credentials().save(stored.name, given)
             kept = "in the keyring" if where == "keyring" else "in memory only"
             flash(f"The password of {stored.name} is kept {kept}.", "success")
             return redirect(url_for("devices.show", device_id=device_id))
-    return render_template(
-        "devices/password.html", stored=stored, keyring=credentials().persistent
+    page = render_template(
+        "devices/password.html",
+        stored=stored,
+        keyring=credentials().persistent,
+        error=error,
     )
+    return (page, 400) if error else page
 
 
 @bp.route("/<int:device_id>/test", methods=["POST"])
