@@ -25,7 +25,7 @@ from store import devices as inv
 from store.devices import AUTH_LABELS, Device, StoredDevice
 
 from .db import get_db
-from .jobs import JobFailed, JobRegistry
+from .jobs import Job, JobFailed, JobRegistry
 
 # fleet, deviceio.sync and keyring are imported by the views that talk to
 # devices, so that serving the policy pages does not load the device stack
@@ -470,7 +470,9 @@ def rollback(device_id: int):
     # a preview approves one commit: a second click starts nothing
     if result is None or not preview.claim({stored.name}):
         abort(400, "Preview the rollback again before committing it.")
-    return _start_rollback(stored, n, preview=False, approved=result.diff)
+    return _start_rollback(
+        stored, n, preview=False, approved=result.diff, claimed_from=preview
+    )
 
 
 def _rollback_number() -> int:
@@ -484,13 +486,19 @@ def _rollback_number() -> int:
 
 
 def _start_rollback(
-    stored: StoredDevice, n: int, preview: bool, approved: str | None = None
+    stored: StoredDevice,
+    n: int,
+    preview: bool,
+    approved: str | None = None,
+    claimed_from: Job | None = None,
 ):
     from fleet import actions
     from fleet.targets import TargetError
 
     creds = credentials()
     if _needs_password(stored, creds):
+        if claimed_from is not None:
+            claimed_from.release({stored.name})
         flash("Enter the device's password first.", "warning")
         return redirect(url_for("devices.password", device_id=stored.id))
     db_path = current_app.config["DATABASE"]
@@ -522,7 +530,14 @@ def _start_rollback(
     verb = "Preview of" if preview else ""
     title = f"{verb} rollback {n} on {stored.name}".strip()
     data = {"n": n, "device_id": stored.id}
-    job = jobs().start(kind, title[0].upper() + title[1:], [stored.name], work, data)
+    job = jobs().start(
+        kind,
+        title[0].upper() + title[1:],
+        [stored.name],
+        work,
+        data,
+        claimed_from=claimed_from,
+    )
     return redirect(url_for("sync.job", job_id=job.id))
 
 

@@ -128,6 +128,11 @@ class Job:
             self.claimed |= names
             return True
 
+    def release(self, names: set[str]) -> None:
+        """Give back devices claimed for a follow-up job that never ran."""
+        with self._lock:
+            self.claimed -= names
+
     def result_for(self, name: str) -> DeviceResult | None:
         for result in self.results or []:
             if result.device == name:
@@ -182,8 +187,15 @@ class JobRegistry:
         device_names: list[str],
         work: Callable[[Job], list[DeviceResult]],
         data: dict[str, Any] | None = None,
+        claimed_from: Job | None = None,
     ) -> Job:
-        """Run ``work(job)`` in a new thread; its return value is the results."""
+        """Run ``work(job)`` in a new thread; its return value is the results.
+
+        :param claimed_from: the job whose results this one took for its
+            devices; they are given back when the thread cannot be started.
+        :returns: the job, already finished as failed when the computer
+            refused a new thread.
+        """
         job = Job(
             id=secrets.token_urlsafe(16),
             kind=kind,
@@ -197,7 +209,19 @@ class JobRegistry:
         thread = threading.Thread(
             target=self._run, args=(job, work), name=f"job-{kind}", daemon=True
         )
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError as exc:
+            log.error("Could not start a thread for the %s job", kind, exc_info=exc)
+            if claimed_from is not None:
+                claimed_from.release(set(device_names))
+            job.finish(
+                None,
+                f"Could not start the work: {exc}. Nothing was done on the "
+                "devices. Close other programs, or restart IMAP Desk, and try "
+                "again.",
+            )
+            return job
         log.info("Started %s of %d devices", kind, len(device_names))
         return job
 

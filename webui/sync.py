@@ -124,7 +124,7 @@ def confirm(job_id: str):
         all_or_nothing=request.form.get("all_or_nothing") == "yes",
         overwrite_drift=preview_job.data.get("overwrite_drift", False),
     )
-    return _start_sync(chosen, options, "sync")
+    return _start_sync(chosen, options, "sync", claimed_from=preview_job)
 
 
 @bp.route("/jobs/<job_id>")
@@ -277,12 +277,19 @@ def _check_targets(chosen: list[StoredDevice]) -> None:
         )
 
 
-def _start_sync(chosen: list[StoredDevice], options: SyncOptions, kind: str):
+def _start_sync(
+    chosen: list[StoredDevice],
+    options: SyncOptions,
+    kind: str,
+    claimed_from: Job | None = None,
+):
     from fleet import actions
 
     try:
         _check_targets(chosen)
     except TargetError as exc:
+        if claimed_from is not None:
+            claimed_from.release({d.name for d in chosen})
         flash(str(exc), "error")
         return redirect(url_for("sync.index"))
     count = len(chosen)
@@ -298,7 +305,7 @@ def _start_sync(chosen: list[StoredDevice], options: SyncOptions, kind: str):
     def sync_devices(db, devices, creds, **kwargs):
         return actions.sync_devices(db, devices, options, creds, **kwargs)
 
-    started = _start_job(kind, title, chosen, sync_devices, data)
+    started = _start_job(kind, title, chosen, sync_devices, data, claimed_from)
     return redirect(url_for("sync.job", job_id=started.id))
 
 
@@ -308,11 +315,13 @@ def _start_job(
     chosen: list[StoredDevice],
     action: Callable[..., list[DeviceResult]],
     data: dict[str, Any],
+    claimed_from: Job | None = None,
 ) -> Job:
     """Run ``action(db, devices, creds, ...)`` as a background job.
 
     The job opens its own connection and reads the devices afresh, since the
-    request that started it is over by the time it runs.
+    request that started it is over by the time it runs. ``claimed_from`` is
+    the preview whose results it took, given back if the job cannot start.
     """
     from fleet import actions
 
@@ -338,4 +347,6 @@ def _start_job(
             db.close()
 
     names = [d.name for d in chosen]
-    return jobs().start(kind, title, names, work, {"ids": ids, **data})
+    return jobs().start(
+        kind, title, names, work, {"ids": ids, **data}, claimed_from=claimed_from
+    )

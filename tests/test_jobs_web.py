@@ -1,0 +1,86 @@
+"""Device work from the window that cannot start."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+import pytest
+from keyring.backends import fail
+
+from store.credentials import CredentialStore
+from webui import jobs as jobs_module
+from webui.devices import CREDENTIALS
+from webui.jobs import Job, JobRegistry
+
+from .devices_support import add_device, outcomes, trust_from_job_page, wait_job
+from .webui_support import csrf_token, text
+
+
+@pytest.fixture
+def creds(app) -> CredentialStore:
+    """No keyring on this computer: passwords stay in memory."""
+    store_ = CredentialStore(fail.Keyring())
+    app.extensions[CREDENTIALS] = store_
+    return store_
+
+
+@pytest.fixture
+def token(client) -> str:
+    return csrf_token(client, "/devices/new")
+
+
+@contextmanager
+def job_threads_refused():
+    """The computer refuses every new job thread; other threads still start."""
+    real_start = threading.Thread.start
+
+    def start(thread):
+        if thread.name.startswith("job-"):
+            raise RuntimeError("can't start new thread")
+        real_start(thread)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jobs_module.threading.Thread, "start", start)
+        yield
+
+
+def test_a_refused_thread_ends_the_job_as_failed():
+    registry = JobRegistry()
+    preview = Job(id="p", kind="preview", title="Preview", devices={})
+    assert preview.claim({"srx-a"})
+
+    with job_threads_refused():
+        job = registry.start(
+            "sync", "Sync", ["srx-a"], lambda job: [], claimed_from=preview
+        )
+
+    assert not job.running
+    assert job.error.startswith("Could not start the work: can't start new thread.")
+    assert registry.get(job.id) is job
+    assert job.snapshot()["done"]
+    assert preview.claim({"srx-a"}), "the preview's device was not given back"
+
+
+def test_a_sync_that_cannot_start_can_be_tried_again(client, token, creds, fakesrx):
+    device_id = add_device(client, token, fakesrx(hostname="srx-a"))
+    response = client.post(
+        "/sync/preview", data={"csrf_token": token, "device": [device_id]}
+    )
+    trust_from_job_page(client, wait_job(client, response)[0])
+    response = client.post(
+        "/sync/preview", data={"csrf_token": token, "device": [device_id]}
+    )
+    preview_id, state = wait_job(client, response)
+    assert outcomes(state) == {"srx-a": "previewed"}
+    form = {"csrf_token": token, "device": ["srx-a"], "confirm_minutes": "5"}
+
+    with job_threads_refused():
+        refused = client.post(f"/sync/jobs/{preview_id}/sync", data=form)
+
+    job_id, state = wait_job(client, refused)
+    assert state["error"].startswith("Could not start the work: can't start")
+    page = text(client.get(f"/sync/jobs/{job_id}"))
+    assert "Stopped." in page and "Could not start the work" in page
+    _, state = wait_job(client, client.post(f"/sync/jobs/{preview_id}/sync", data=form))
+    assert outcomes(state) == {"srx-a": "synced"}
