@@ -1,9 +1,10 @@
-"""Device work from the window that cannot start."""
+"""Device work that cannot start, or has nothing to work on, from the window."""
 
 from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 from keyring.backends import fail
@@ -13,8 +14,16 @@ from webui import jobs as jobs_module
 from webui.devices import CREDENTIALS
 from webui.jobs import Job, JobRegistry
 
-from .devices_support import add_device, outcomes, trust_from_job_page, wait_job
+from .devices_support import (
+    JOB_RE,
+    add_device,
+    outcomes,
+    trust_from_job_page,
+    wait_job,
+)
 from .webui_support import csrf_token, text
+
+NOWHERE = SimpleNamespace(host="192.0.2.1", port=830)
 
 
 @pytest.fixture
@@ -84,3 +93,32 @@ def test_a_sync_that_cannot_start_can_be_tried_again(client, token, creds, fakes
     assert "Stopped." in page and "Could not start the work" in page
     _, state = wait_job(client, client.post(f"/sync/jobs/{preview_id}/sync", data=form))
     assert outcomes(state) == {"srx-a": "synced"}
+
+
+def test_drift_with_no_devices_starts_nothing(client, token):
+    response = client.post("/sync/drift", data={"csrf_token": token})
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/sync/")
+    page = text(client.get(response.headers["Location"]))
+    assert "There are no devices to check. Add a device first." in page
+
+
+def test_sync_with_no_devices_starts_nothing(client, token):
+    response = client.post("/sync/preview", data={"csrf_token": token})
+
+    assert response.status_code == 302
+    assert not JOB_RE.search(response.headers["Location"])
+    page = text(client.get(response.headers["Location"]))
+    assert "There are no devices to sync. Add a device first." in page
+
+
+def test_sync_with_no_device_ticked_asks_to_tick_one(client, token, creds):
+    add_device(client, token, NOWHERE)
+
+    response = client.post("/sync/preview", data={"csrf_token": token})
+
+    assert response.status_code == 302
+    assert not JOB_RE.search(response.headers["Location"])
+    page = text(client.get(response.headers["Location"]))
+    assert "Choose at least one device to preview." in page

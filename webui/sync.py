@@ -61,6 +61,11 @@ def preview():
     from fleet.targets import missing_passwords
 
     chosen = _chosen_devices()
+    if not chosen:
+        return _nothing_chosen(
+            "Choose at least one device to preview.",
+            "There are no devices to sync. Add a device first.",
+        )
     overwrite = request.form.get("overwrite_drift") == "yes"
     asked = _take_passwords(chosen)
     missing = missing_passwords(chosen, credentials())
@@ -77,6 +82,11 @@ def drift():
     from fleet.targets import missing_passwords
 
     chosen = _chosen_devices(default_all=True)
+    if not chosen:
+        return _nothing_chosen(
+            "Choose at least one device to check.",
+            "There are no devices to check. Add a device first.",
+        )
     asked = _take_passwords(chosen)
     missing = missing_passwords(chosen, credentials())
     if missing:
@@ -229,9 +239,13 @@ def _chosen_devices(default_all: bool = False) -> list[StoredDevice]:
     ids = request.form.getlist("device", type=int)
     if not ids and default_all:
         return inv.list_devices(db)
-    if not ids:
-        abort(400, "Choose at least one device.")
     return [inv.get_device(db, i) for i in dict.fromkeys(ids)]
+
+
+def _nothing_chosen(choose: str, add_first: str):
+    """Back to the device list, saying whether to tick a device or add one."""
+    flash(choose if inv.list_devices(get_db()) else add_first, "error")
+    return redirect(url_for("sync.index"))
 
 
 def _take_passwords(chosen: list[StoredDevice]) -> bool:
