@@ -112,7 +112,8 @@ def add_commands(
         help="check devices for changes made outside IMAP Desk",
         description="Compare each device with what IMAP Desk last synced to it "
         "and print what changed. Exit status 0 only when every device was "
-        "compared and is in sync, 1 when any drifted or could not be checked. "
+        "compared and is in sync, 1 when any drifted or could not be checked, "
+        "2 when there is no device to check or the command could not run. "
         f"Passwords come from {PASSWORD_ENV}, the keyring, or a prompt.",
     )
     _device_option(p, "every device that is assigned a policy")
@@ -317,7 +318,13 @@ def cmd_drift(args: argparse.Namespace, open_store: OpenStore) -> int:
         if args.device:
             chosen = _named_devices(db, args.device)
         else:
-            chosen = [d for d in devices.list_devices(db) if d.device.policy_id]
+            inventory = devices.list_devices(db)
+            if not inventory:
+                raise CliError(
+                    "There are no devices to check; add one in the window or "
+                    "with `devices import`."
+                )
+            chosen = [d for d in inventory if d.device.policy_id]
             if not chosen:
                 raise CliError(
                     "No device is assigned a policy, so there is nothing to "

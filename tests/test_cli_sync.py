@@ -342,6 +342,19 @@ def test_drift_of_one_device_and_an_unknown_one(tmp_path, home, data_dir, fakesr
     assert unknown.stderr == "imapdesk: There is no device named 'srx-9'.\n"
 
 
+def test_drift_with_no_devices_says_so(home, data_dir):
+    result = run_app(home, data_dir, "drift")
+    usage = run_app(home, data_dir, "drift", "--help")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        "imapdesk: There are no devices to check; add one in the window or "
+        "with `devices import`."
+    )
+    assert "2 when there is no device to check" in " ".join(usage.stdout.split())
+
+
 def test_drift_uses_pinned_keys_only(tmp_path, home, data_dir, fakesrx):
     devices = _synced(tmp_path, home, data_dir, fakesrx, 2)
     db = open_db(data_dir)
