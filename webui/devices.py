@@ -128,7 +128,13 @@ def create():
 @bp.route("/<int:device_id>/edit", methods=["GET", "POST"])
 def edit(device_id: int):
     """Change a device's settings."""
-    return _edit(load_device(device_id))
+    try:
+        stored = load_device(device_id)
+    except store.NotFound:
+        if request.method == "GET":
+            raise
+        return _deleted_elsewhere(_read_form())
+    return _edit(stored)
 
 
 def _edit(stored: StoredDevice | None):
@@ -158,13 +164,22 @@ def _edit(stored: StoredDevice | None):
         return _render_form(stored, values, {"name": str(exc)}, policies), 400
     except store.NotFound:
         if stored is not None and not _device_exists(db, stored.id):
-            raise
+            return _deleted_elsewhere(values)
         # the policy chosen was deleted while the form was open
         errors = {"policy_id": "That policy no longer exists; choose another one."}
         return _render_form(stored, values, errors, store.list_policies(db)), 400
     _save_password(stored, saved, request.form.get("password", ""))
     flash(f"Saved device {saved.name}.", "success")
     return redirect(url_for("devices.show", device_id=saved.id))
+
+
+def _deleted_elsewhere(values: dict[str, Any]):
+    """The edit form again, as a new device, for one deleted while it was open."""
+    policies = store.list_policies(get_db())
+    page = _render_form(
+        None, values, {}, policies, deleted=True, action=url_for("devices.create")
+    )
+    return page, 409
 
 
 def password_error(auth: str, password: str) -> str | None:
@@ -255,7 +270,7 @@ def _binding_rows(value: str) -> int:
     return max(0, min(count, inv.MAX_BINDINGS + SPARE_BINDING_ROWS))
 
 
-def _render_form(stored, values, errors, policies):
+def _render_form(stored, values, errors, policies, deleted=False, action=None):
     rows = list(values.get("bindings", []))
     rows += [{}] * SPARE_BINDING_ROWS
     # the keyboard starts at the first field to correct, or at the name
@@ -272,6 +287,8 @@ def _render_form(stored, values, errors, policies):
         auth_labels=AUTH_LABELS,
         keyring=credentials().persistent,
         has_password=stored is not None and credentials().has(stored.name),
+        deleted=deleted,
+        action=action,
     )
 
 
