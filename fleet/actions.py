@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -303,14 +304,82 @@ def trust_host_key(
 
 
 def commit_history(
-    db: Database, stored: StoredDevice, creds: CredentialStore
+    db: Database,
+    stored: StoredDevice,
+    creds: CredentialStore,
+    *,
+    accept_new_host_key: bool = False,
+    context: Context = Context(),
 ) -> list[devsync.CommitEntry]:
     """The device's commit history, newest first.
+
+    With ``accept_new_host_key`` a device without a pinned key has the key it
+    presents pinned once the history was read over a session verified with
+    that key; a key other than the pinned one is still refused.
 
     :raises DeviceError:
     """
     target = build_target(db, stored, creds, need_policy=False)
-    return devsync.get_commit_history(target)
+    first_key = None
+    if accept_new_host_key and stored.host_key is None:
+        first_key = devsync.fetch_host_key(
+            stored.device.host, stored.device.port, device=stored.name
+        )
+        target = dataclasses.replace(target, pinned_host_key=first_key)
+    history = devsync.get_commit_history(target)
+    if first_key is not None:
+        trust_host_key(db, stored, first_key, context=context)
+    return history
+
+
+def history_for_rollback(
+    db: Database,
+    stored: StoredDevice,
+    creds: CredentialStore,
+    n: int,
+    *,
+    preview: bool,
+    accept_new_host_key: bool = False,
+    context: Context = Context(),
+) -> list[devsync.CommitEntry]:
+    """The commit history read before ``rollback n``, as :func:`commit_history`.
+
+    A failed read is that rollback's audit entry, failed at the history step.
+
+    :raises DeviceError: with the error scrubbed of the passwords used.
+    """
+    started = now()
+    clock = time.monotonic()
+    try:
+        return commit_history(
+            db,
+            stored,
+            creds,
+            accept_new_host_key=accept_new_host_key,
+            context=context,
+        )
+    except DeviceError as exc:
+        error = scrub(str(exc), _secrets(stored, creds))
+        step = AuditStep(
+            devsync.Step.HISTORY.value, "failed", error, time.monotonic() - clock
+        )
+        audit.record(
+            db,
+            action="rollback-preview" if preview else "rollback",
+            device_name=stored.name,
+            device_id=stored.id,
+            host=stored.device.host,
+            revision_label=f"rollback {n}",
+            outcome=Outcome.FAILED.value,
+            comment=f"rollback {n}",
+            error=error,
+            steps=(step,),
+            started_at=started,
+            finished_at=now(),
+            source=context.source,
+            job_id=context.job_id,
+        )
+        raise DeviceError(error, device=stored.name) from exc
 
 
 def import_device_version(

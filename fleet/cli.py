@@ -139,6 +139,7 @@ def add_commands(
     )
     _preview_option(p)
     _confirm_minutes_option(p, metavar="M")
+    _host_keys_option(p)
     p.set_defaults(func=_bound(cmd_rollback, open_store))
 
 
@@ -365,6 +366,7 @@ def cmd_rollback(args: argparse.Namespace, open_store: OpenStore) -> int:
     """Preview or commit ``rollback N`` on one device; 0 only if it is done."""
     from deviceio.errors import DeviceError
     from deviceio.sync import Outcome
+    from store import devices
     from store.credentials import process_store
 
     from . import actions
@@ -374,18 +376,29 @@ def cmd_rollback(args: argparse.Namespace, open_store: OpenStore) -> int:
         raise CliError("A device keeps rollbacks 1 to 49; choose N among them.")
     _check_confirm_minutes(args.confirm_minutes)
     _quiet_netconf(args.verbose)
+    context = actions.Context(source="cli")
     db = open_store(args)
     try:
         (stored,) = _named_devices(db, [args.device])
         creds = process_store()
         _gather_passwords([stored], creds)
         try:
-            history = actions.commit_history(db, stored, creds)
+            history = actions.history_for_rollback(
+                db,
+                stored,
+                creds,
+                args.n,
+                preview=args.preview,
+                accept_new_host_key=args.accept_new_host_keys,
+                context=context,
+            )
         except TargetError as exc:
             raise CliError(str(exc)) from None
         except DeviceError as exc:
             print(f"{stored.name}: failed: {exc}")
             return 1
+        # the history read may have pinned the device's first key
+        stored = devices.get_device(db, stored.id)
         if args.n >= len(history):
             raise CliError(
                 f"{stored.name} keeps commits 0 to {len(history) - 1}; there is "
@@ -400,7 +413,7 @@ def cmd_rollback(args: argparse.Namespace, open_store: OpenStore) -> int:
             preview=args.preview,
             confirm_minutes=args.confirm_minutes,
             on_event=_printer(),
-            context=actions.Context(source="cli"),
+            context=context,
         )
     finally:
         db.close()
