@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from types import SimpleNamespace
 
+import lxml.html
 import paramiko
 import pytest
 from keyring.backends import fail
@@ -98,6 +100,23 @@ def test_the_form_reports_each_bad_field(client, token):
         "Choose the policy",
     ):
         assert words in page, words
+
+
+def test_the_form_limits_what_can_be_typed(client, token, creds):
+    device_id = add_device(client, token, SimpleNamespace(host="192.0.2.1", port=830))
+
+    for url in ("/devices/new", f"/devices/{device_id}/edit"):
+        page = lxml.html.fromstring(text(client.get(url)))
+        name = page.get_element_by_id("f-name")
+        port = page.get_element_by_id("f-port")
+        assert name.get("maxlength") == "63", url
+        assert (port.get("min"), port.get("max")) == ("1", "65535"), url
+        for field_id in ("f-name", "f-host", "f-user"):
+            assert page.get_element_by_id(field_id).get("required") is not None
+        for element in page.iter("input", "select", "textarea"):
+            for attribute, value in element.attrib.items():
+                assert attribute.replace("-", "").isalpha(), (url, attribute)
+                assert not value.startswith('"'), (url, attribute, value)
 
 
 def test_first_contact_trust_preview_sync_and_audit(client, token, creds, fakesrx):
