@@ -6,13 +6,14 @@ import threading
 from contextlib import contextmanager
 from types import SimpleNamespace
 
+import lxml.html
 import pytest
 from keyring.backends import fail
 
 from store.credentials import CredentialStore
 from webui import jobs as jobs_module
 from webui.devices import CREDENTIALS
-from webui.jobs import Job, JobRegistry
+from webui.jobs import Job, JobFailed, JobRegistry
 
 from .devices_support import (
     JOB_RE,
@@ -69,6 +70,50 @@ def test_a_refused_thread_ends_the_job_as_failed():
     assert registry.get(job.id) is job
     assert job.snapshot()["done"]
     assert preview.claim({"srx-a"}), "the preview's device was not given back"
+
+
+def test_devices_a_failed_job_never_reached_say_not_started():
+    registry = JobRegistry()
+    go = threading.Event()
+
+    def work(job):
+        job.on_event(
+            SimpleNamespace(device="srx-a", step="connect", status="ok", message="")
+        )
+        go.wait(10)
+        raise JobFailed("There is no device number 2.")
+
+    job = registry.start("sync", "Sync", ["srx-a", "srx-b"], work)
+    running = {row["name"]: row for row in job.snapshot()["devices"]}
+    go.set()
+    assert job.done.wait(10)
+    done = {row["name"]: row for row in job.snapshot()["devices"]}
+
+    assert (running["srx-b"]["step_label"], running["srx-b"]["label"]) == (
+        "waiting",
+        "waiting",
+    )
+    assert (done["srx-b"]["step_label"], done["srx-b"]["label"]) == (
+        "not started",
+        "not started",
+    )
+    assert done["srx-a"]["step_label"] == "connect"
+
+
+def test_a_job_that_could_not_start_shows_its_devices_not_started(client, token, creds):
+    add_device(client, token, NOWHERE)
+
+    with job_threads_refused():
+        response = client.post("/sync/drift", data={"csrf_token": token})
+
+    job_id, state = wait_job(client, response)
+    assert [(r["step_label"], r["label"]) for r in state["devices"]] == [
+        ("not started", "not started")
+    ]
+    page = lxml.html.fromstring(text(client.get(f"/sync/jobs/{job_id}")))
+    (row,) = page.xpath('//tr[@data-device="srx-a"]')
+    assert row.xpath('string(td[@class="step"])').strip() == "not started"
+    assert row.xpath('string(td[@class="status"])').strip() == "not started"
 
 
 def test_a_sync_that_cannot_start_can_be_tried_again(client, token, creds, fakesrx):

@@ -65,6 +65,14 @@ class DeviceProgress:
     finished: bool = False
     outcome: str = ""
 
+    def describe(self, done: bool) -> tuple[str, str]:
+        """The step and status to show; a device the job never reached says so."""
+        untouched = "not started" if done else "waiting"
+        step = self.step or untouched
+        if self.outcome:
+            return step, OUTCOME_LABELS.get(self.outcome, self.status)
+        return step, self.status if self.steps_seen else untouched
+
 
 @dataclass
 class Job:
@@ -143,23 +151,25 @@ class Job:
         """The job's state for the status endpoint."""
         expected = EXPECTED_STEPS.get(self.kind, 10)
         with self._lock:
+            done = self.done.is_set()
             rows = []
             shares = []
             for p in self.devices.values():
                 share = 1.0 if p.finished else min(0.95, len(p.steps_seen) / expected)
                 shares.append(share)
+                step_label, label = p.describe(done)
                 rows.append(
                     {
                         "name": p.name,
                         "step": p.step,
+                        "step_label": step_label,
                         "status": p.status,
                         "message": p.message,
                         "outcome": p.outcome,
-                        "label": OUTCOME_LABELS.get(p.outcome or "", p.status),
+                        "label": label,
                         "percent": round(share * 100),
                     }
                 )
-            done = self.done.is_set()
             error = self.error
         percent = 100 if done else round(100 * sum(shares) / max(1, len(shares)))
         return {

@@ -25,7 +25,7 @@
       if (!tr) {
         return;
       }
-      tr.querySelector(".step").textContent = row.step || "waiting";
+      tr.querySelector(".step").textContent = row.step_label;
       tr.querySelector(".status").textContent = describe(row);
     });
   }
