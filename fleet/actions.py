@@ -31,7 +31,7 @@ from store.credentials import CredentialStore, scrub
 from store.devices import KnownFacts, SecurityBinding, StoredDevice, SyncState
 from store.policies import now
 
-from .targets import TargetError, build_target, revision_label
+from .targets import TargetError, build_target, revision_label, saved_revision_label
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def sync_devices(
         _pin_first_key(db, stored, result, options.accept_new_host_key, context)
         if not options.preview_only:
             _remember_sync(db, stored, target, result, revision)
-        _audit(db, action, stored, target, result, started, context)
+        _audit(db, action, stored, target, result, started, context, revision)
     return results
 
 
@@ -189,7 +189,9 @@ def rollback(
                 synced_at=now(),
             ),
         )
-    _audit(db, action, stored, target, result, started, context, f"rollback {n}")
+    _audit(
+        db, action, stored, target, result, started, context, comment=f"rollback {n}"
+    )
     return result
 
 
@@ -244,10 +246,14 @@ def resolve_pending(
     _clean(result, creds, stored)
     if result.outcome is not Outcome.UNKNOWN and stored.pending_comment:
         inventory.set_pending_comment(db, stored.id, "")
+    # the pending commit carried the revision current then, not the one now
+    revision = stored.pending_revision_id
+    if revision is not None:
+        label = saved_revision_label(store.get_revision(db, revision))
+        target = dataclasses.replace(target, revision_label=label)
     if result.outcome is Outcome.SYNCED:
-        # the pending commit carried an earlier revision; which one is not kept
-        _remember_sync(db, stored, target, result, None)
-    _audit(db, "check-pending", stored, target, result, started, context)
+        _remember_sync(db, stored, target, result, revision)
+    _audit(db, "check-pending", stored, target, result, started, context, revision)
     return result
 
 
@@ -545,7 +551,7 @@ def _remember_sync(
     revision_id: int | None,
 ) -> None:
     if result.outcome is Outcome.UNKNOWN and result.commit_comment:
-        inventory.set_pending_comment(db, stored.id, result.commit_comment)
+        inventory.set_pending_comment(db, stored.id, result.commit_comment, revision_id)
         return
     resolved = result.pending_outcome not in (None, Outcome.UNKNOWN)
     if stored.pending_comment and (resolved or result.outcome in IN_SYNC):
@@ -574,6 +580,7 @@ def _audit(
     result: DeviceResult,
     started: str,
     context: Context,
+    revision_id: int | None = None,
     comment: str = "",
 ) -> None:
     audit.record(
@@ -584,6 +591,7 @@ def _audit(
         host=stored.device.host,
         policy_name=target.policies[0].name if target.policies else "",
         revision_label=target.revision_label,
+        revision_id=revision_id,
         outcome=_value(result.outcome),
         diff=result.diff or "",
         comment=result.commit_comment or comment,

@@ -41,6 +41,7 @@ CSV_COLUMNS = (
     "host",
     "policy",
     "revision",
+    "revision_id",
     "outcome",
     "comment",
     "error",
@@ -81,6 +82,7 @@ class AuditEntry:
     host: str = ""
     policy_name: str = ""
     revision_label: str = ""
+    revision_id: int | None = None
     diff: str = ""
     comment: str = ""
     error: str = ""
@@ -149,6 +151,7 @@ def record(
     host: str = "",
     policy_name: str = "",
     revision_label: str = "",
+    revision_id: int | None = None,
     diff: str = "",
     comment: str = "",
     error: str = "",
@@ -156,15 +159,19 @@ def record(
     job_id: str = "",
     source: str = "",
 ) -> int:
-    """Add one entry; returns its id."""
+    """Add one entry; returns its id.
+
+    :param revision_id: the policy revision the attempt sent or found, when
+        there is one; ``revision_label`` names it.
+    """
     if action not in ACTIONS:
         raise ValueError(f"Unknown audit action {action!r}.")
     with write_transaction(db):
         cursor = db.execute(
             "INSERT INTO audit_log (job_id, action, source, device_id, "
-            "device_name, host, policy_name, revision_label, outcome, diff, "
-            "comment, steps, error, started_at, finished_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "device_name, host, policy_name, revision_label, revision_id, "
+            "outcome, diff, comment, steps, error, started_at, finished_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 job_id,
                 action,
@@ -174,6 +181,7 @@ def record(
                 host,
                 policy_name,
                 revision_label,
+                revision_id,
                 outcome,
                 diff,
                 comment,
@@ -251,6 +259,7 @@ def export_csv(entries: list[AuditEntry]) -> str:
             e.host,
             e.policy_name,
             e.revision_label,
+            "" if e.revision_id is None else str(e.revision_id),
             e.outcome,
             e.comment,
             e.error,
@@ -281,6 +290,7 @@ def _entry(row: dict[str, Any]) -> AuditEntry:
         host=row["host"],
         policy_name=row["policy_name"],
         revision_label=row["revision_label"],
+        revision_id=row["revision_id"],
         diff=row["diff"],
         comment=row["comment"],
         error=row["error"],

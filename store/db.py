@@ -192,6 +192,18 @@ def m004_device_contact(db: Database) -> None:
     )
 
 
+@migrations()
+def m005_revision_ids(db: Database) -> None:
+    # no foreign key on the audit log: an entry never changes, not even when
+    # the revision it names is deleted with its policy
+    db.execute("ALTER TABLE audit_log ADD COLUMN revision_id INTEGER")
+    # the revision a sync whose outcome is not known yet was sending
+    db.execute(
+        "ALTER TABLE devices ADD COLUMN pending_revision_id INTEGER "
+        "REFERENCES revisions(id) ON DELETE SET NULL"
+    )
+
+
 def connect(path: Path | str) -> Database:
     """Open the database file with the connection settings every user needs.
 

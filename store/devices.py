@@ -146,6 +146,7 @@ class StoredDevice:
     sync_state: SyncState | None = None
     facts: KnownFacts | None = None
     pending_comment: str = ""
+    pending_revision_id: int | None = None
 
     @property
     def name(self) -> str:
@@ -514,12 +515,18 @@ def record_facts(db: Database, device_id: int, facts: KnownFacts) -> None:
         )
 
 
-def set_pending_comment(db: Database, device_id: int, comment: str) -> None:
-    """Remember (or, with "", forget) a commit whose outcome is not known."""
+def set_pending_comment(
+    db: Database, device_id: int, comment: str, revision_id: int | None = None
+) -> None:
+    """Remember (or, with "", forget) a commit whose outcome is not known.
+
+    :param revision_id: the policy revision that commit was sending.
+    """
     with write_transaction(db):
         db.execute(
-            "UPDATE devices SET pending_comment = ? WHERE id = ?",
-            [comment, device_id],
+            "UPDATE devices SET pending_comment = ?, pending_revision_id = ? "
+            "WHERE id = ?",
+            [comment, revision_id if comment else None, device_id],
         )
 
 
@@ -711,4 +718,5 @@ def _stored(db: Database, row: dict[str, Any]) -> StoredDevice:
         sync_state=sync_state,
         facts=facts,
         pending_comment=row["pending_comment"],
+        pending_revision_id=row["pending_revision_id"],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -89,3 +90,41 @@ def test_checking_after_the_device_rolled_back(db, fakesrx, creds):
     assert result.outcome is Outcome.ROLLED_BACK
     assert inv.get_device(db, stored.id).pending_comment == ""
     assert audit.list_entries(db, action="check-pending")[0].outcome == "rolled-back"
+
+
+def test_a_later_check_records_the_revision_that_was_pending(db, fakesrx, creds):
+    srx = fakesrx(minute_seconds=2)
+    stored = _device(db, srx)
+    sent = store.get_policy(db, 1)
+
+    def confirm_then_drop(event):
+        # the confirmation reaches the device; its answer never comes back
+        if event.step == Step.CONFIRM and event.status == "started":
+            srx.faults.drop_after_apply = True
+            srx.faults.drop_at_rpc = "commit-configuration"
+
+    options = SyncOptions(timeout=2, connect_timeout=5)
+    [unknown] = actions.sync_devices(
+        db, [stored], options, creds, on_event=confirm_then_drop
+    )
+    srx.faults.clear()
+    stored = inv.get_device(db, stored.id)
+    newer = dataclasses.replace(sent.policy, subject="Quarantined")
+    store.save_policy(db, sent.id, newer, "saved while the sync was unknown")
+
+    result = actions.resolve_pending(db, stored, creds)
+
+    assert unknown.outcome is Outcome.UNKNOWN, unknown.error
+    assert stored.pending_revision_id == sent.revision_id
+    assert result.outcome is Outcome.SYNCED, result.error
+    (entry,) = audit.list_entries(db, action="check-pending")
+    assert (entry.revision_id, entry.revision_label) == (
+        sent.revision_id,
+        "imap-policy r1",
+    )
+    (sync,) = audit.list_entries(db, action="sync")
+    assert sync.revision_id == sent.revision_id
+    again = inv.get_device(db, stored.id)
+    assert (again.pending_comment, again.pending_revision_id) == ("", None)
+    assert again.sync_state.revision_id == sent.revision_id
+    assert again.sync_state.revision_label == "imap-policy r1"
