@@ -7,6 +7,8 @@ import io
 import json
 import re
 
+import lxml.html
+
 import store
 from store.model import Administrator, Policy
 
@@ -430,6 +432,25 @@ def test_error_pages_are_sentences_with_a_way_back(client):
     assert 'href="/"' in text(response)
     assert client.get("/no/such/page").status_code == 404
     assert client.post("/").status_code in (400, 405)
+
+
+def test_error_pages_lead_back_to_the_area_of_the_address(client):
+    ways_back = {
+        "/devices/999": ("/devices/", "Back to the device list"),
+        "/devices/999/history": ("/devices/", "Back to the device list"),
+        "/sync/jobs/no-such-job": ("/sync/", "Back to the sync page"),
+        "/sync/nowhere": ("/sync/", "Back to the sync page"),
+        "/policies/999": ("/", "Back to the policy list"),
+        "/devicesx": ("/", "Back to the policy list"),
+        "/no/such/page": ("/", "Back to the policy list"),
+    }
+
+    for url, way_back in ways_back.items():
+        response = client.get(url)
+        assert response.status_code == 404, url
+        page = lxml.html.fromstring(text(response))
+        (link,) = page.xpath('//section[contains(@class, "error-page")]//a')
+        assert (link.get("href"), link.text_content().strip()) == way_back, url
 
 
 def test_too_large_upload_is_a_friendly_413(client, app):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -40,14 +40,34 @@ MESSAGES = {
     "are in the log.",
 }
 
+# the page an error leads back to, by the first part of the address
+WAYS_BACK = {
+    "devices": ("devices.index", "Back to the device list"),
+    "sync": ("sync.index", "Back to the sync page"),
+}
+DEFAULT_WAY_BACK = ("policies.index", "Back to the policy list")
+
+
+def way_back(path: str) -> tuple[str, str]:
+    """The URL and words of the link back from an error at this path."""
+    area = path.lstrip("/").split("/", 1)[0]
+    endpoint, words = WAYS_BACK.get(area, DEFAULT_WAY_BACK)
+    return url_for(endpoint), words
+
 
 def render_error(status: int, message: str):
     """An error page with a title, a sentence and a link back."""
     title = TITLES.get(status, "Something went wrong")
-    return (
-        render_template("error.html", status=status, title=title, message=message),
-        status,
+    back_url, back_words = way_back(request.path)
+    page = render_template(
+        "error.html",
+        status=status,
+        title=title,
+        message=message,
+        back_url=back_url,
+        back_words=back_words,
     )
+    return page, status
 
 
 @bp.app_errorhandler(CSRFError)
