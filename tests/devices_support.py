@@ -12,7 +12,7 @@ from pathlib import Path
 from keyring.backend import KeyringBackend
 
 from .desktop_support import ROOT
-from .webui_support import text
+from .webui_support import csrf_token, text
 
 PASSWORD = "fake-srx-password"
 JOB_RE = re.compile(r"/sync/jobs/([A-Za-z0-9_-]+)$")
@@ -57,6 +57,13 @@ def add_device(client, token, srx, name="srx-a", password=PASSWORD, **extra):
     response = client.post("/devices/new", data=form)
     assert response.status_code == 302, text(response)
     return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def delete_elsewhere(client, device_id: int) -> None:
+    """Delete a device as another window would."""
+    token = csrf_token(client, f"/devices/{device_id}/delete")
+    response = client.post(f"/devices/{device_id}/delete", data={"csrf_token": token})
+    assert response.status_code == 302
 
 
 def wait_job(client, response) -> tuple[str, dict]:

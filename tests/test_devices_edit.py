@@ -13,7 +13,7 @@ from store.credentials import CredentialStore
 from webui import devices as device_pages
 from webui.devices import CREDENTIALS
 
-from .devices_support import PASSWORD, add_device
+from .devices_support import PASSWORD, add_device, delete_elsewhere
 from .webui_support import csrf_token, input_tag, open_store, text
 
 NOWHERE = SimpleNamespace(host="192.0.2.1", port=830)
@@ -53,12 +53,6 @@ def edited_form(token: str) -> dict[str, str]:
         "b1_security_policy": "guest-imap",
         "b1_ssl_proxy": "imaps-proxy",
     }
-
-
-def delete_elsewhere(client, device_id: int) -> None:
-    token = csrf_token(client, f"/devices/{device_id}/delete")
-    response = client.post(f"/devices/{device_id}/delete", data={"csrf_token": token})
-    assert response.status_code == 302
 
 
 def assert_kept_as_new(page: str) -> None:

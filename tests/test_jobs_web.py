@@ -18,6 +18,7 @@ from webui.jobs import Job, JobFailed, JobRegistry
 from .devices_support import (
     JOB_RE,
     add_device,
+    delete_elsewhere,
     outcomes,
     trust_from_job_page,
     wait_job,
@@ -167,3 +168,50 @@ def test_sync_with_no_device_ticked_asks_to_tick_one(client, token, creds):
     assert not JOB_RE.search(response.headers["Location"])
     page = text(client.get(response.headers["Location"]))
     assert "Choose at least one device to preview." in page
+
+
+def sync_form(client, ticked: list[int]) -> dict[str, list[str]]:
+    """The sync page's form as the window holds it, with these devices ticked."""
+    page = lxml.html.fromstring(text(client.get("/sync/")))
+    (form,) = page.xpath('//form[@action="/sync/preview"]')
+    form.inputs["device"].value.update(str(device_id) for device_id in ticked)
+    data: dict[str, list[str]] = {}
+    for key, value in form.form_values():
+        data.setdefault(key, []).append(value)
+    return data
+
+
+def test_a_device_deleted_elsewhere_is_left_out_of_the_preview(
+    client, token, creds, fakesrx
+):
+    kept = add_device(client, token, fakesrx(hostname="srx-a"))
+    gone = add_device(client, token, NOWHERE, name="srx-3")
+    form = sync_form(client, [kept, gone])
+    delete_elsewhere(client, gone)
+
+    job_id, state = wait_job(client, client.post("/sync/preview", data=form))
+
+    assert outcomes(state) == {"srx-a": "hostkey-unknown"}
+    page = text(client.get(f"/sync/jobs/{job_id}"))
+    assert "srx-3 no longer exists; it was not previewed." in page
+
+
+@pytest.mark.parametrize(
+    ("action", "words"),
+    [("/sync/preview", "previewed"), ("/sync/drift", "checked")],
+)
+def test_when_every_ticked_device_was_deleted_nothing_starts(
+    client, token, creds, action, words
+):
+    add_device(client, token, NOWHERE, name="srx-a")
+    gone = [add_device(client, token, NOWHERE, name=n) for n in ("srx-3", "srx-4")]
+    form = sync_form(client, gone)
+    for device_id in gone:
+        delete_elsewhere(client, device_id)
+
+    response = client.post(action, data=form)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/sync/")
+    page = text(client.get(response.headers["Location"]))
+    assert f"srx-3 and srx-4 no longer exist; they were not {words}." in page

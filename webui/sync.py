@@ -60,11 +60,13 @@ def preview():
     from deviceio.sync import SyncOptions
     from fleet.targets import missing_passwords
 
-    chosen = _chosen_devices()
+    chosen, gone = _chosen_devices()
+    _say_gone(gone, "previewed")
     if not chosen:
         return _nothing_chosen(
             "Choose at least one device to preview.",
             "There are no devices to sync. Add a device first.",
+            gone,
         )
     overwrite = request.form.get("overwrite_drift") == "yes"
     asked = _take_passwords(chosen)
@@ -81,11 +83,13 @@ def drift():
     from fleet import actions
     from fleet.targets import missing_passwords
 
-    chosen = _chosen_devices(default_all=True)
+    chosen, gone = _chosen_devices(default_all=True)
+    _say_gone(gone, "checked")
     if not chosen:
         return _nothing_chosen(
             "Choose at least one device to check.",
             "There are no devices to check. Add a device first.",
+            gone,
         )
     asked = _take_passwords(chosen)
     missing = missing_passwords(chosen, credentials())
@@ -234,17 +238,44 @@ def _job(job_id: str) -> Job:
     return found
 
 
-def _chosen_devices(default_all: bool = False) -> list[StoredDevice]:
+def _chosen_devices(
+    default_all: bool = False,
+) -> tuple[list[StoredDevice], list[str]]:
+    """The ticked devices, and the names of those deleted since they were ticked.
+
+    A form names each device it offers in ``device_name_<id>``, so a device
+    deleted in another window can still be named.
+    """
     db = get_db()
     ids = request.form.getlist("device", type=int)
     if not ids and default_all:
-        return inv.list_devices(db)
-    return [inv.get_device(db, i) for i in dict.fromkeys(ids)]
+        return inv.list_devices(db), []
+    found, gone = [], []
+    for device_id in dict.fromkeys(ids):
+        try:
+            found.append(inv.get_device(db, device_id))
+        except store.NotFound:
+            name = request.form.get(f"device_name_{device_id}", "").strip()
+            gone.append(name or f"Device number {device_id}")
+    return found, gone
 
 
-def _nothing_chosen(choose: str, add_first: str):
-    """Back to the device list, saying whether to tick a device or add one."""
-    flash(choose if inv.list_devices(get_db()) else add_first, "error")
+def _say_gone(gone: list[str], done: str) -> None:
+    """Say which ticked devices no longer exist and were left out."""
+    if len(gone) == 1:
+        flash(f"{gone[0]} no longer exists; it was not {done}.", "warning")
+    elif gone:
+        names = ", ".join(gone[:-1]) + " and " + gone[-1]
+        flash(f"{names} no longer exist; they were not {done}.", "warning")
+
+
+def _nothing_chosen(choose: str, add_first: str, gone: list[str]):
+    """Back to the device list, saying whether to tick a device or add one.
+
+    When the ticked devices were all deleted meanwhile, that was said already.
+    """
+    if not gone:
+        flash(choose if inv.list_devices(get_db()) else add_first, "error")
     return redirect(url_for("sync.index"))
 
 
