@@ -427,3 +427,21 @@ def test_close_session_ends_the_connection_quietly(fakesrx, caplog):
     assert _eventually(lambda: srx.sessions == 0)
     errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert errors == []
+
+
+def test_a_candidate_edited_back_to_the_committed_one_is_unchanged(fakesrx):
+    srx = fakesrx()
+    dev = open_device(fakesrx, srx)
+    cu = Config(dev)
+    cu.load(f"set {AAMW} x verdict-threshold 2", format="set")
+    assert srx.candidate_changed()
+    cu.load(f"delete {AAMW} x", format="set")
+    assert not srx.candidate_changed()
+    assert cu.diff() is None
+    cu.lock()
+    cu.load(f"set {AAMW} x verdict-threshold 3", format="set")
+    cu.commit()
+    assert not srx.candidate_changed()
+    assert threshold(srx, "x") == "3"
+    cu.unlock()
+    dev.close()

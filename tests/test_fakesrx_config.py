@@ -242,3 +242,26 @@ def test_quoted_values_and_comments():
     assert conf.same(conf.parse_text(conf.to_text(tree)), tree)
     rebuilt, _ = conf.load_set(etree.Element("configuration"), conf.to_set(tree))
     assert conf.same(rebuilt, tree)
+
+
+def test_xml_merge_cleans_namespaces_attributes_and_comments(base):
+    change = etree.XML(
+        '<configuration xmlns:junos="http://xml.juniper.net/junos/*/junos">'
+        '<system>\n  <host-name junos:changed="changed">\n  srx-n  </host-name>'
+        "<!-- a remark --></system>"
+        '<security xmlns="urn:example"><zones><security-zone>'
+        "<name> dmz </name><interfaces><name>ge-0/0/5.0</name></interfaces>"
+        "</security-zone></zones></security>"
+        "</configuration>"
+    )
+    new, warnings = conf.load_xml(base, change, "merge")
+    assert warnings == []
+    assert new.findtext("system/host-name") == "srx-n"
+    zone = new.find("security/zones/security-zone[name='dmz']")
+    assert zone is not None
+    assert zone.findtext("interfaces/name") == "ge-0/0/5.0"
+    for element in new.iter():
+        assert isinstance(element.tag, str), "comments are not loaded"
+        assert not element.attrib
+        assert not element.tag.startswith("{")
+    assert "[edit security zones]\n+   security-zone dmz {" in conf.compare(base, new)

@@ -101,6 +101,23 @@ def clean(el: etree._Element) -> etree._Element:
     return copy
 
 
+def _outline(el: etree._Element) -> etree._Element:
+    """``el`` cleaned as :func:`clean` cleans it, down to its children only.
+
+    That is all :func:`identity`, :func:`key_tags` and a leaf's value need,
+    without copying the statements below ``el`` at every level of a merge.
+    """
+    out = etree.Element(_local(el.tag))
+    kids = _children(el)
+    if not kids:
+        out.text = (el.text or "").strip() or None
+    for kid in kids:
+        sub = etree.SubElement(out, _local(kid.tag))
+        if not _children(kid):
+            sub.text = (kid.text or "").strip() or None
+    return out
+
+
 def _strip_space(el: etree._Element) -> None:
     for node in el.iter():
         if _children(node):
@@ -162,7 +179,7 @@ def merge_xml(
         tag = _local(child.tag)
         sub = child_node(node, tag)
         op = _operation(child)
-        plain = clean(child)
+        plain = _outline(child)
         existing = find_same(target, plain, sub)
         if op in ("delete", "remove"):
             warnings.extend(_delete_xml(target, existing, plain, sub))
@@ -780,7 +797,8 @@ def _compare_one(sub, before, after, node, words, blocks) -> None:
         lines = _marked("-", statement_lines(before, sub, node, 1))
         lines += _marked("+", statement_lines(after, sub, node, 1))
         _emit(blocks, header, lines)
-    else:
+    elif etree.tostring(before) != etree.tostring(after):
+        # the same text is the same statement; a different one is walked
         _compare(before, after, sub, words + [head(after, sub, node)], blocks)
 
 

@@ -190,11 +190,13 @@ class Device:
         self._confirm_timer: threading.Timer | None = None
         self._confirm_base: bytes | None = None
         self._confirm_deadline: float | None = None
+        self._pristine = True
+        self._committed_form: bytes | None = None
         if not self._restore():
             text = base_config or BASE_CONFIG.format(hostname=hostname)
             tree = conf.parse_text(text)
             self._record(tree, "root", "cli", None, None, when=self.booted)
-            self._candidate = deepcopy(self._committed)
+            self._reset_candidate()
 
     # -- accessors ----------------------------------------------------------
 
@@ -211,7 +213,7 @@ class Device:
     def candidate_changed(self) -> bool:
         """Whether the shared candidate holds uncommitted changes."""
         with self._mutex:
-            return not conf.same(self._candidate, self._committed)
+            return self._candidate_modified()
 
     def rollback_config(self, number: int) -> etree._Element:
         with self._mutex:
@@ -268,7 +270,7 @@ class Device:
             self._sessions.pop(session.id, None)
             session.private = None
             if self._lock_holder is session:
-                self._candidate = deepcopy(self._committed)
+                self._reset_candidate()
                 self._lock_holder = None
                 self._save_candidate()
 
@@ -301,7 +303,7 @@ class Device:
                 raise RpcFailure(denied)
             if self._lock_holder is session:
                 return
-            if not conf.same(self._candidate, self._committed):
+            if self._candidate_modified():
                 raise RpcFailure(
                     ErrorSpec("\nconfiguration database modified\n", tag="lock-denied")
                 )
@@ -311,7 +313,7 @@ class Device:
         with self._mutex:
             if self._lock_holder is not session:
                 raise RpcFailure(ErrorSpec("\nconfiguration database not locked\n"))
-            self._candidate = deepcopy(self._committed)
+            self._reset_candidate()
             self._lock_holder = None
             self._save_candidate()
 
@@ -322,7 +324,7 @@ class Device:
             denied = self._lock_denied(session)
             if denied is not None:
                 raise RpcFailure(denied)
-            if not conf.same(self._candidate, self._committed):
+            if self._candidate_modified():
                 raise RpcFailure(
                     ErrorSpec("\nshared configuration database modified\n")
                 )
@@ -358,6 +360,7 @@ class Device:
             if denied is not None:
                 raise RpcFailure(denied, wrapper="load-configuration-results")
             self._candidate, warnings = change(self._candidate)
+            self._pristine = False
             self._save_candidate()
             return warnings
 
@@ -369,7 +372,7 @@ class Device:
             denied = self._lock_denied(session)
             if denied is not None:
                 raise RpcFailure(denied)
-            self._candidate = deepcopy(self._committed)
+            self._reset_candidate()
             self._save_candidate()
 
     # -- commit -------------------------------------------------------------
@@ -380,7 +383,7 @@ class Device:
             raise RpcFailure(denied, check_out_failed(), wrapper="commit-results")
         if session is None or session.private is None:
             return deepcopy(self._candidate)
-        if not conf.same(self._candidate, self._committed):
+        if self._candidate_modified():
             raise RpcFailure(
                 ErrorSpec("\nshared configuration database modified\n"),
                 wrapper="commit-results",
@@ -422,7 +425,7 @@ class Device:
             if confirm_minutes is not None:
                 comment = f"commit confirmed, rollback in {confirm_minutes}mins"
             self._record(candidate, user, client, log, comment)
-            self._candidate = deepcopy(self._committed)
+            self._reset_candidate()
             self._save_candidate()
             if session is not None and session.private is not None:
                 session.private = Private(deepcopy(self._committed), [])
@@ -483,7 +486,7 @@ class Device:
             self._confirm_timer = None
             self._confirm()
             self._record(base, "root", "other", None, "rollback by commit confirmed")
-            self._candidate = deepcopy(self._committed)
+            self._reset_candidate()
             self._save_candidate()
         logger.info("%s rolled back: commit confirmed not confirmed", self.hostname)
 
@@ -502,13 +505,14 @@ class Device:
         """
         edit = _change_function(change)
         with self._mutex:
-            dirty = not conf.same(self._candidate, self._committed)
+            dirty = self._candidate_modified()
             new, _ = edit(deepcopy(self._committed))
             self._record(new, user, "cli", comment, None)
             if dirty:
                 self._candidate, _ = edit(self._candidate)
+                self._pristine = False
             else:
-                self._candidate = deepcopy(self._committed)
+                self._reset_candidate()
             self._save_candidate()
 
     def reset_config(self, change: str | bytes | etree._Element) -> None:
@@ -517,7 +521,7 @@ class Device:
         with self._mutex:
             new, _ = edit(etree.Element("configuration"))
             self._record(new, "root", "cli", None, None)
-            self._candidate = deepcopy(self._committed)
+            self._reset_candidate()
             self._save_candidate()
 
     def _record(self, tree, user, client, log, comment, when=None) -> None:
@@ -530,7 +534,30 @@ class Device:
         dropped = self._commits[MAX_ROLLBACKS:]
         del self._commits[MAX_ROLLBACKS:]
         self._committed = etree.fromstring(data)
+        self._committed_form = None
         self._persist(entry, dropped)
+
+    def _reset_candidate(self) -> None:
+        """Make the shared candidate a copy of the committed configuration."""
+        self._candidate = deepcopy(self._committed)
+        self._pristine = True
+
+    def _candidate_modified(self) -> bool:
+        """Whether the shared candidate differs from the committed one.
+
+        A candidate copied from the committed configuration and not edited
+        since is known to be the same without comparing; otherwise the
+        comparison uses the committed configuration's canonical form, made
+        once per commit.
+        """
+        if self._pristine:
+            return False
+        if self._committed_form is None:
+            self._committed_form = conf.canonical(self._committed)
+        if conf.canonical(self._candidate) == self._committed_form:
+            self._pristine = True
+            return False
+        return True
 
     # -- persistence --------------------------------------------------------
 
@@ -549,7 +576,7 @@ class Device:
         if self.state_dir is None:
             return
         path = self.state_dir / "candidate.xml"
-        if conf.same(self._candidate, self._committed):
+        if not self._candidate_modified():
             path.unlink(missing_ok=True)
         else:
             _write_atomic(path, etree.tostring(self._candidate))
@@ -565,11 +592,13 @@ class Device:
             self._commits.append(Commit(config=data, **meta))
         self._next_number = max(c.number for c in self._commits) + 1
         self._committed = etree.fromstring(self._commits[0].config)
+        self._committed_form = None
         candidate = self.state_dir / "candidate.xml"
         if candidate.exists():
             self._candidate = etree.fromstring(candidate.read_bytes())
+            self._pristine = False
         else:
-            self._candidate = deepcopy(self._committed)
+            self._reset_candidate()
         pending = self.state_dir / "confirm.json"
         if pending.exists():
             # a confirmed commit was pending when the device stopped

@@ -3,8 +3,9 @@
 The checking itself is ``deviceio.yang.validate``; this module turns its
 findings into what Junos reports on a failed commit: an edit path in
 ``[edit ...]`` form, the offending statement and a message.  Results are
-cached by release and content, so fifty devices committing the same policy
-run yanglint once, and at most two yanglint processes run at a time.
+cached by release and the text of what is checked, so fifty devices
+committing the same policy run yanglint once, and at most two yanglint
+processes run at a time.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .config import canonical, child_node, quote
+from .config import child_node, quote
 from .schema import ROOT
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 _STEP = re.compile(r"([^/\[]+)((?:\[[^\]]*\])*)")
 _PREDICATE = re.compile(r"\[([^=\]]+)='([^']*)'\]")
 _CACHE_SIZE = 256
+_SCOPE = ("services", "security")
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,10 @@ class Validator:
         self._slots = threading.Semaphore(parallel)
 
     def check(self, config: etree._Element, release: str) -> list[Problem]:
-        scope = etree.Element("configuration")
-        for tag in ("services", "security"):
-            for el in config.findall(tag):
-                scope.append(etree.fromstring(etree.tostring(el)))
-        key = (release, canonical(scope))
+        parts = [etree.tostring(el) for tag in _SCOPE for el in config.findall(tag)]
+        # the text as it is, not a canonical form: a candidate with the same
+        # statements in another order is checked again, which only costs time
+        key = (release, b"".join(parts))
         while True:
             with self._lock:
                 if key in self._cache:
@@ -64,6 +65,7 @@ class Validator:
             # another device is checking the same content: wait for its answer
             running.wait()
         try:
+            scope = etree.fromstring(b"<configuration>" + key[1] + b"</configuration>")
             with self._slots:
                 problems = _run(scope, release)
             with self._lock:
