@@ -10,6 +10,11 @@ commit confirmed, read back, confirm, unlock). Every measurement gets new
 devices, so each starts from the same configuration, and runs in a fresh
 Python process, so that its peak memory (``ru_maxrss``) is its own.
 
+The simulated devices stand for remote machines. So that their CPU time is
+not taken from the client, by default (``--placement split``, Linux with two
+or more CPUs) the devices run on the last half of the CPUs and the client on
+the first half; ``--placement shared`` lets both use every CPU.
+
     .venv/bin/python bench/sync_fanout.py                # sizes 1, 10, 50
     .venv/bin/python bench/sync_fanout.py --sizes 1,5 --latency 0.02
     .venv/bin/python bench/sync_fanout.py --skip-sequential --repeat 7
@@ -45,6 +50,7 @@ class Fleet:
         latency: float,
         per_process: int = 50,
         validate: bool = True,
+        cpus: set[int] | None = None,
     ) -> None:
         self.processes: list[subprocess.Popen] = []
         self.devices: list[dict] = []
@@ -52,13 +58,20 @@ class Fleet:
             for first in range(0, count, per_process):
                 size = min(per_process, count - first)
                 hostname = f"srx{first // per_process + 1}"
-                self._start(size, hostname, latency, validate)
+                self._start(size, hostname, latency, validate, cpus)
             self._pin_keys()
         except BaseException:
             self.stop()
             raise
 
-    def _start(self, size: int, hostname: str, latency: float, validate: bool) -> None:
+    def _start(
+        self,
+        size: int,
+        hostname: str,
+        latency: float,
+        validate: bool,
+        cpus: set[int] | None,
+    ) -> None:
         command = [
             sys.executable,
             "-m",
@@ -83,6 +96,7 @@ class Fleet:
             stderr=subprocess.DEVNULL,
             text=True,
             bufsize=1,
+            preexec_fn=_on_cpus(cpus),
         )
         self.processes.append(process)
         assert process.stdout is not None
@@ -132,6 +146,24 @@ class Fleet:
                 process.wait()
             if process.stdout is not None:
                 process.stdout.close()
+
+
+def placement_cpus(placement: str) -> tuple[set[int] | None, set[int] | None]:
+    """The CPUs of the client and of the devices; None for every CPU."""
+    if placement == "shared" or not hasattr(os, "sched_setaffinity"):
+        return None, None
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return None, None
+    half = len(available) // 2
+    return set(available[:half]), set(available[half:])
+
+
+def _on_cpus(cpus: set[int] | None):
+    """A ``preexec_fn`` confining the new process (and its threads) to ``cpus``."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
 
 
 def warm_up(device: dict) -> None:
@@ -265,7 +297,9 @@ def child(mode: str, run: int) -> None:
     print(json.dumps(row))
 
 
-def run_child(mode: str, devices: list[dict], run: int) -> dict:
+def run_child(
+    mode: str, devices: list[dict], run: int, cpus: set[int] | None = None
+) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--run", str(run)],
         input=json.dumps(devices),
@@ -273,6 +307,7 @@ def run_child(mode: str, devices: list[dict], run: int) -> dict:
         text=True,
         cwd=ROOT,
         check=False,
+        preexec_fn=_on_cpus(cpus),
     )
     if out.returncode != 0:
         raise RuntimeError(f"{mode} run failed:\n{out.stderr[-3000:]}")
@@ -281,13 +316,18 @@ def run_child(mode: str, devices: list[dict], run: int) -> dict:
 
 def measure(mode: str, size: int, args: argparse.Namespace, run: int) -> dict:
     """One measurement on a fleet of its own, started and stopped for it."""
+    client_cpus, device_cpus = placement_cpus(args.placement)
     fleet = Fleet(
-        size, args.latency, args.devices_per_process, validate=not args.no_validate
+        size,
+        args.latency,
+        args.devices_per_process,
+        validate=not args.no_validate,
+        cpus=device_cpus,
     )
     try:
         warm_up(fleet.devices[0])
         before = fleet.cpu_seconds()
-        row = run_child(mode, fleet.devices, run)
+        row = run_child(mode, fleet.devices, run, client_cpus)
         after = fleet.cpu_seconds()
     finally:
         fleet.stop()
@@ -344,6 +384,13 @@ def main(argv: list[str] | None = None) -> int:
         help="simulated devices sharing one Python process (more processes "
         "only add contention on a small machine)",
     )
+    parser.add_argument(
+        "--placement",
+        choices=("split", "shared"),
+        default="split",
+        help="split: devices on the last half of the CPUs, the client on the "
+        "first half (Linux); shared: both anywhere",
+    )
     parser.add_argument("--child", choices=("parallel", "sequential"))
     parser.add_argument("--run", type=int, default=0)
     args = parser.parse_args(argv)
@@ -371,14 +418,24 @@ def main(argv: list[str] | None = None) -> int:
                 summarise(sequential) if sequential else None,
             )
         )
-    print_table(table, args.latency, load_before)
+    print_table(table, args.latency, load_before, args.placement)
     return 0
 
 
-def print_table(table: list, latency: float, load_before: tuple) -> None:
+def print_table(
+    table: list, latency: float, load_before: tuple, placement: str
+) -> None:
     base = table[0][1]["seconds"]
+    client_cpus, device_cpus = placement_cpus(placement)
+    if client_cpus is None or device_cpus is None:
+        where = "client and devices share every CPU"
+    else:
+        where = (
+            f"client on CPU {_cpu_list(client_cpus)}, "
+            f"devices on CPU {_cpu_list(device_cpus)}"
+        )
     print(
-        f"latency per RPC: {latency * 1000:.0f} ms; {os.cpu_count()} CPUs; "
+        f"latency per RPC: {latency * 1000:.0f} ms; {os.cpu_count()} CPUs, {where}; "
         f"load average at the start {load_before[0]:.1f}, at the end "
         f"{os.getloadavg()[0]:.1f}; run_sync: median of "
         f"{table[0][1]['runs']} runs (min–max)"
@@ -411,6 +468,10 @@ def print_table(table: list, latency: float, load_before: tuple) -> None:
         else:
             cells += ["–"] * 4
         print("| " + " | ".join(cells) + " |")
+
+
+def _cpu_list(cpus: set[int]) -> str:
+    return ",".join(str(cpu) for cpu in sorted(cpus))
 
 
 if __name__ == "__main__":
