@@ -12,7 +12,7 @@ from keyring.backends import fail
 
 from store.credentials import CredentialStore
 from webui import jobs as jobs_module
-from webui.devices import CREDENTIALS
+from webui.devices import CREDENTIALS, JOBS
 from webui.jobs import Job, JobFailed, JobRegistry
 
 from .devices_support import (
@@ -215,3 +215,52 @@ def test_when_every_ticked_device_was_deleted_nothing_starts(
     assert response.headers["Location"].endswith("/sync/")
     page = text(client.get(response.headers["Location"]))
     assert f"srx-3 and srx-4 no longer exist; they were not {words}." in page
+
+
+def previewed(client, token, devices) -> str:
+    """Add the devices, trust their keys and preview them; the preview's id."""
+    ids = [add_device(client, token, srx, name=name) for name, srx in devices]
+    response = client.post("/sync/preview", data={"csrf_token": token, "device": ids})
+    trust_from_job_page(client, wait_job(client, response)[0])
+    response = client.post("/sync/preview", data={"csrf_token": token, "device": ids})
+    preview_id, state = wait_job(client, response)
+    assert set(outcomes(state).values()) == {"previewed"}, state
+    return preview_id
+
+
+def test_a_device_deleted_after_its_preview_is_left_out_of_the_sync(
+    client, token, creds, fakesrx
+):
+    preview_id = previewed(
+        client,
+        token,
+        [("srx-a", fakesrx(hostname="srx-a")), ("srx-b", fakesrx(hostname="srx-b"))],
+    )
+    delete_elsewhere(client, 2)
+    form = {"csrf_token": token, "device": ["srx-a", "srx-b"], "confirm_minutes": "5"}
+
+    job_id, state = wait_job(
+        client, client.post(f"/sync/jobs/{preview_id}/sync", data=form)
+    )
+
+    assert outcomes(state) == {"srx-a": "synced"}
+    page = text(client.get(f"/sync/jobs/{job_id}"))
+    assert "srx-b no longer exists; it was not synced." in page
+    preview = client.application.extensions[JOBS].get(preview_id)
+    assert preview.claimed == {"srx-a"}
+
+
+def test_when_every_previewed_device_was_deleted_no_sync_starts(
+    client, token, creds, fakesrx
+):
+    preview_id = previewed(client, token, [("srx-a", fakesrx(hostname="srx-a"))])
+    delete_elsewhere(client, 1)
+    form = {"csrf_token": token, "device": ["srx-a"], "confirm_minutes": "5"}
+
+    response = client.post(f"/sync/jobs/{preview_id}/sync", data=form)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/sync/")
+    page = text(client.get(response.headers["Location"]))
+    assert "srx-a no longer exists; it was not synced." in page
+    assert not client.application.extensions[JOBS].get(preview_id).claimed

@@ -116,8 +116,6 @@ def confirm(job_id: str):
     if not approved:
         flash("Choose at least one previewed device to sync.", "error")
         return redirect(url_for("sync.job", job_id=job_id))
-    db = get_db()
-    chosen = [inv.get_device_by_name(db, name) for name in approved]
     try:
         minutes = int(request.form.get("confirm_minutes", "5"))
     except ValueError:
@@ -125,6 +123,11 @@ def confirm(job_id: str):
     if not 1 <= minutes <= 65535:
         flash("The confirmation time must be 1 to 65535 minutes.", "error")
         return redirect(url_for("sync.job", job_id=job_id))
+    chosen, gone = _previewed_devices(approved)
+    _say_gone(gone, "synced")
+    if not chosen:
+        return redirect(url_for("sync.index"))
+    approved = {d.name: approved[d.name] for d in chosen}
     if not preview_job.claim(set(approved)):
         flash(
             "Some of these devices were already synced from this preview. "
@@ -257,6 +260,24 @@ def _chosen_devices(
         except store.NotFound:
             name = request.form.get(f"device_name_{device_id}", "").strip()
             gone.append(name or f"Device number {device_id}")
+    return found, gone
+
+
+def _previewed_devices(
+    approved: dict[str, str],
+) -> tuple[list[StoredDevice], list[str]]:
+    """The approved devices that still exist, and the names of those deleted.
+
+    A device deleted after its preview is never claimed from the preview, so
+    nothing of it is held back from a later sync.
+    """
+    db = get_db()
+    found, gone = [], []
+    for name in approved:
+        try:
+            found.append(inv.get_device_by_name(db, name))
+        except store.NotFound:
+            gone.append(name)
     return found, gone
 
 
