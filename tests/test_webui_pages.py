@@ -563,3 +563,26 @@ def test_delete_page_names_the_devices_that_use_the_policy(app, client):
 
     assert "branch-srx" in page
     assert "left with none assigned" in page
+
+
+def test_not_found_pages_say_what_may_have_gone_from_their_area(client):
+    gone = {
+        "/devices/no-such-device": "The device may have been deleted.",
+        "/sync/nowhere": "The device may have been deleted.",
+        "/sync/jobs/some-job/nowhere": "The job may have been forgotten",
+        "/policies/1/history/no-such-revision": "The policy or revision may have",
+    }
+
+    for url, sentence in gone.items():
+        response = client.get(url)
+        assert response.status_code == 404, url
+        message = lxml.html.fromstring(text(response)).xpath(
+            'string(//section[contains(@class, "error-page")])'
+        )
+        assert "There is nothing at this address." in message, url
+        assert sentence in message, url
+        others = set(gone.values()) - {sentence}
+        assert not any(other in message for other in others), url
+    page = text(client.get("/no/such/page"))
+    assert "There is nothing at this address." in page
+    assert "may have been" not in page

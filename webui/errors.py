@@ -30,8 +30,7 @@ MESSAGES = {
     400: "The page sent something IMAP Desk could not understand. Go back, "
     "reload the page and try again.",
     403: "IMAP Desk answers only its own window.",
-    404: "There is nothing at this address. The policy or revision may have "
-    "been deleted.",
+    404: "There is nothing at this address.",
     405: "This page cannot be used that way. Go back and use its buttons.",
     413: "The file is larger than IMAP Desk accepts (4 MB). Policy files and "
     "inventories are only a few kilobytes; check that you chose the right file.",
@@ -47,12 +46,28 @@ WAYS_BACK = {
 }
 DEFAULT_WAY_BACK = ("policies.index", "Back to the policy list")
 
+# what may have gone from under an address, by its first two parts
+GONE = {
+    ("devices", ""): "The device may have been deleted.",
+    ("sync", ""): "The device may have been deleted.",
+    ("sync", "jobs"): "The job may have been forgotten: jobs are forgotten when "
+    "IMAP Desk closes.",
+    ("policies", ""): "The policy or revision may have been deleted.",
+}
+
 
 def way_back(path: str) -> tuple[str, str]:
     """The URL and words of the link back from an error at this path."""
     area = path.lstrip("/").split("/", 1)[0]
     endpoint, words = WAYS_BACK.get(area, DEFAULT_WAY_BACK)
     return url_for(endpoint), words
+
+
+def what_is_gone(path: str) -> str:
+    """The sentence on what may have been deleted from under this path."""
+    parts = path.strip("/").split("/")
+    area, section = parts[0], parts[1] if len(parts) > 1 else ""
+    return GONE.get((area, section)) or GONE.get((area, ""), "")
 
 
 def render_error(status: int, message: str):
@@ -95,6 +110,8 @@ def http_error(exc: HTTPException):
         return unexpected(exc.original_exception or exc)
     own = exc.description and exc.description != type(exc).description
     message = exc.description if own else MESSAGES.get(status, MESSAGES[400])
+    if status == 404 and not own:
+        message = f"{message} {what_is_gone(request.path)}".rstrip()
     return render_error(status, message)
 
 
