@@ -13,7 +13,7 @@ from keyring.backends import fail
 from store.credentials import CredentialStore
 from webui import jobs as jobs_module
 from webui.devices import CREDENTIALS, JOBS
-from webui.jobs import Job, JobFailed, JobRegistry
+from webui.jobs import DeviceProgress, Job, JobFailed, JobRegistry
 
 from .devices_support import (
     JOB_RE,
@@ -99,6 +99,45 @@ def test_devices_a_failed_job_never_reached_say_not_started():
         "not started",
     )
     assert done["srx-a"]["step_label"] == "connect"
+
+
+def test_devices_a_failed_job_had_reached_say_it_stopped_there(client):
+    def work(job):
+        job.on_event(
+            SimpleNamespace(
+                device="srx-a", step="connect", status="ok", message="connected"
+            )
+        )
+        raise JobFailed("There is no device number 2.")
+
+    job = client.application.extensions[JOBS].start(
+        "sync", "Sync", ["srx-a", "srx-b"], work
+    )
+    assert job.done.wait(10)
+
+    rows = {row["name"]: row for row in job.snapshot()["devices"]}
+    assert (rows["srx-a"]["step_label"], rows["srx-a"]["status_text"]) == (
+        "connect",
+        "job stopped here",
+    )
+    assert rows["srx-b"]["status_text"] == "not started"
+    page = lxml.html.fromstring(text(client.get(f"/sync/jobs/{job.id}")))
+    (row,) = page.xpath('//tr[@data-device="srx-a"]')
+    assert row.xpath('string(td[@class="step"])').strip() == "connect"
+    assert row.xpath('string(td[@class="status"])').strip() == "job stopped here"
+
+
+def test_a_running_job_shows_each_step_and_its_message():
+    job = Job(
+        id="j", kind="sync", title="Sync", devices={"srx-a": DeviceProgress("srx-a")}
+    )
+    job.on_event(
+        SimpleNamespace(device="srx-a", step="connect", status="ok", message="up")
+    )
+
+    (row,) = job.snapshot()["devices"]
+
+    assert (row["step_label"], row["status_text"]) == ("connect", "ok: up")
 
 
 def test_a_job_that_could_not_start_shows_its_devices_not_started(client, token, creds):

@@ -65,13 +65,30 @@ class DeviceProgress:
     finished: bool = False
     outcome: str = ""
 
+    def stopped_early(self, done: bool) -> bool:
+        """True when the job ended while this device was part-way through."""
+        return done and not self.outcome and not self.finished and bool(self.steps_seen)
+
     def describe(self, done: bool) -> tuple[str, str]:
-        """The step and status to show; a device the job never reached says so."""
+        """The step and status to show.
+
+        A device the job never reached says so; one it left part-way through
+        says the job stopped at its last step, not how that step went.
+        """
         untouched = "not started" if done else "waiting"
         step = self.step or untouched
         if self.outcome:
             return step, OUTCOME_LABELS.get(self.outcome, self.status)
+        if self.stopped_early(done):
+            return step, "job stopped here"
         return step, self.status if self.steps_seen else untouched
+
+    def status_text(self, done: bool) -> str:
+        """The status column as shown: the status, then the step's message."""
+        label = self.describe(done)[1]
+        if self.message and not self.stopped_early(done):
+            return f"{label}: {self.message}"
+        return label
 
 
 @dataclass
@@ -167,6 +184,7 @@ class Job:
                         "message": p.message,
                         "outcome": p.outcome,
                         "label": label,
+                        "status_text": p.status_text(done),
                         "percent": round(share * 100),
                     }
                 )

@@ -11,11 +11,6 @@
   var state = document.getElementById("job-state");
   var cancelForm = document.getElementById("cancel-form");
 
-  function describe(row) {
-    var text = row.label || row.status;
-    return row.message ? text + ": " + row.message : text;
-  }
-
   function draw(job) {
     bar.value = job.percent;
     bar.textContent = job.percent + "%";
@@ -26,7 +21,7 @@
         return;
       }
       tr.querySelector(".step").textContent = row.step_label;
-      tr.querySelector(".status").textContent = describe(row);
+      tr.querySelector(".status").textContent = row.status_text;
     });
   }
 
