@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import sqlite3
 
+import lxml.html
 import pytest
 
+import store
 from store import audit
 from store.audit import AuditStep
+from store.model import Policy
+
+from .webui_support import open_store, text
 
 
-def _record(db, device="srx-a", outcome="SYNCED", started="2026-03-01T10:00:00+00:00"):
+def _record(
+    db,
+    device="srx-a",
+    outcome="SYNCED",
+    started="2026-03-01T10:00:00+00:00",
+    **extra,
+):
     return audit.record(
         db,
         action="sync",
@@ -29,6 +41,7 @@ def _record(db, device="srx-a", outcome="SYNCED", started="2026-03-01T10:00:00+0
             AuditStep("commit", "ok", "", 1.5),
         ],
         source="window",
+        **extra,
     )
 
 
@@ -108,3 +121,29 @@ def test_unknown_actions_are_refused(db):
             started_at="",
             finished_at="",
         )
+
+
+def test_the_entry_page_links_the_revision_it_names(app, client):
+    db = open_store(app)
+    try:
+        kept = store.get_policy(db, 1)
+        other = store.create_policy(db, dataclasses.replace(Policy(), name="other"))
+        linked = _record(db, revision_id=kept.revision_id)
+        unlinked = _record(db, revision_id=other.revision_id)
+        unnamed = _record(db)
+        store.delete_policy(db, other.id)
+    finally:
+        db.close()
+
+    page = lxml.html.fromstring(text(client.get(f"/audit/{linked}")))
+    (link,) = page.xpath('//dd[@id="revision-id"]/a')
+    assert link.text_content() == str(kept.revision_id)
+    assert link.get("href") == f"/policies/1/history/#revision-{kept.revision_id}"
+    history = lxml.html.fromstring(text(client.get(link.get("href"))))
+    assert history.xpath(f'//tr[@id="revision-{kept.revision_id}"]')
+    page = lxml.html.fromstring(text(client.get(f"/audit/{unlinked}")))
+    (shown,) = page.xpath('//dd[@id="revision-id"]')
+    assert not shown.xpath(".//a")
+    assert shown.text_content().startswith(f"{other.revision_id} ")
+    page = lxml.html.fromstring(text(client.get(f"/audit/{unnamed}")))
+    assert not page.xpath('//dd[@id="revision-id"]')

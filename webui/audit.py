@@ -6,6 +6,7 @@ import re
 
 from flask import Blueprint, Response, render_template, request
 
+import store
 from store import audit
 
 from .db import get_db
@@ -63,9 +64,11 @@ def index():
 
 @bp.route("/<int:entry_id>")
 def entry(entry_id: int):
-    """One attempt with its steps, diff and error."""
+    """One attempt with its steps, diff and error, and the revision it names."""
+    db = get_db()
+    found = audit.get_entry(db, entry_id)
     return render_template(
-        "audit/entry.html", entry=audit.get_entry(get_db(), entry_id)
+        "audit/entry.html", entry=found, revision=_revision(db, found.revision_id)
     )
 
 
@@ -80,3 +83,13 @@ def export_csv():
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
     )
+
+
+def _revision(db, revision_id: int | None) -> store.Revision | None:
+    """The revision an entry names, or None when it was deleted with its policy."""
+    if revision_id is None:
+        return None
+    try:
+        return store.get_revision(db, revision_id)
+    except store.NotFound:
+        return None
