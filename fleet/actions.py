@@ -342,7 +342,7 @@ def history_for_rollback(
     db: Database,
     stored: StoredDevice,
     creds: CredentialStore,
-    n: int,
+    n: int | None,
     *,
     preview: bool,
     accept_new_host_key: bool = False,
@@ -351,9 +351,11 @@ def history_for_rollback(
     """The commit history read before ``rollback n``, as :func:`commit_history`.
 
     A failed read is that rollback's audit entry, failed at the history step.
+    ``n`` is None when the history is read to choose which rollback to make.
 
     :raises DeviceError: with the error scrubbed of the passwords used.
     """
+    rollback_label = "" if n is None else f"rollback {n}"
     started = now()
     clock = time.monotonic()
     try:
@@ -375,9 +377,9 @@ def history_for_rollback(
             device_name=stored.name,
             device_id=stored.id,
             host=stored.device.host,
-            revision_label=f"rollback {n}",
+            revision_label=rollback_label,
             outcome=Outcome.FAILED.value,
-            comment=f"rollback {n}",
+            comment=rollback_label or "commit history",
             error=error,
             steps=(step,),
             started_at=started,

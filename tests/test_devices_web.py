@@ -577,3 +577,32 @@ def test_an_unreachable_device_is_explained_on_its_page(client, token, creds, fa
     assert response.headers["Location"] == f"/devices/{device_id}"
     page = text(client.get(response.headers["Location"]))
     assert f"refused a connection on port {srx.port}" in page
+
+
+def test_a_failed_history_read_is_in_the_audit_log(client, token, creds, fakesrx):
+    srx = fakesrx()
+    device_id = add_device(client, token, srx)
+    key_line = f"{srx.host_key.get_name()} {srx.host_key.get_base64()}"
+    client.post(
+        f"/devices/{device_id}/hostkey/trust",
+        data={"csrf_token": token, "key_line": key_line},
+    )
+    srx.faults.drop_at_rpc = "get-commit-information"
+
+    response = client.get(f"/devices/{device_id}/history")
+
+    assert response.headers["Location"] == f"/devices/{device_id}"
+    db = open_store(client.application)
+    try:
+        (entry,) = audit.list_entries(db, action="rollback-preview")
+    finally:
+        db.close()
+    assert (entry.device_name, entry.outcome, entry.source) == (
+        "srx-a",
+        "failed",
+        "window",
+    )
+    (step,) = entry.steps
+    assert (step.step, step.status, step.message) == ("history", "failed", entry.error)
+    assert entry.error in text(client.get(response.headers["Location"]))
+    assert PASSWORD not in entry.error

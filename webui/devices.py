@@ -459,7 +459,9 @@ def history(device_id: int):
     from fleet import actions
 
     stored = load_device(device_id)
-    entries = actions.commit_history(get_db(), stored, credentials())
+    entries = actions.history_for_rollback(
+        get_db(), stored, credentials(), None, preview=True, context=context()
+    )
     return render_template("devices/history.html", stored=stored, entries=entries)
 
 
