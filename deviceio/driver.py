@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import socket
 import threading
@@ -61,6 +62,7 @@ from .hostkeys import (
 from .sync import CommitEntry, DeviceFacts, DeviceTarget
 
 if TYPE_CHECKING:
+    import paramiko
     from jnpr.junos import Device
 
 logger = logging.getLogger(__name__)
@@ -442,6 +444,8 @@ class JunosDriver:
         if any(isinstance(e, SSHUnknownHostError) for e in chain):
             return self._host_key_changed(pinned)
         if any(isinstance(e, AuthenticationError | ez.ConnectAuthError) for e in chain):
+            if self._agent_only():
+                return self._agent_refused()
             how = "password" if target.credentials.password else "SSH key"
             return AuthenticationFailed(
                 f"{device} refused the login of {target.user} with the given "
@@ -538,6 +542,28 @@ class JunosDriver:
             presented=presented,
         )
 
+    def _agent_only(self) -> bool:
+        credentials = self.target.credentials
+        return credentials.use_agent and not (
+            credentials.key_file or credentials.password
+        )
+
+    def _agent_refused(self) -> AuthenticationFailed:
+        device, user = self.name, self.target.user
+        if not os.environ.get("SSH_AUTH_SOCK"):
+            return AuthenticationFailed(
+                f"{device} is set to log in with the SSH agent, but no agent is "
+                "running for IMAP Desk (SSH_AUTH_SOCK is not set). Start IMAP "
+                "Desk from a session with an agent that holds the key.",
+                device=device,
+            )
+        return AuthenticationFailed(
+            f"{device} refused the login of {user} with every key in the SSH "
+            "agent; add the key the device knows with ssh-add, and check the "
+            "user name in the device's settings.",
+            device=device,
+        )
+
     def _netconf_refused(self, pinned: str) -> bool:
         """Log in with plain SSH and ask for the ``netconf`` subsystem."""
         import paramiko
@@ -559,6 +585,9 @@ class JunosDriver:
                     credentials.key_file, passphrase=credentials.password
                 )
                 transport.auth_publickey(target.user, pkey)
+            elif credentials.use_agent:
+                if not _auth_with_agent(transport, target.user):
+                    return False
             elif credentials.password is not None:
                 transport.auth_password(target.user, credentials.password)
             else:
@@ -641,6 +670,23 @@ def _plain_reply(reply: etree._Element) -> etree._Element:
 
 def _seconds(value: float) -> str:
     return f"{value:g} second" + ("" if value == 1 else "s")
+
+
+def _auth_with_agent(transport: paramiko.Transport, user: str) -> bool:
+    """Log in with the first key in the SSH agent that the device accepts."""
+    import paramiko
+
+    agent = paramiko.Agent()
+    try:
+        for key in agent.get_keys():
+            try:
+                transport.auth_publickey(user, key)
+            except paramiko.AuthenticationException:
+                continue
+            return True
+        return False
+    finally:
+        agent.close()
 
 
 def _exception_chain(exc: BaseException) -> list[BaseException]:

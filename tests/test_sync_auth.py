@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -122,3 +127,81 @@ def test_old_release_explains_a_failed_check(fakesrx):  # noqa: F811
     assert "upgrade" in result.error
     assert result.facts is not None and not result.facts.supports_imap()
     assert_clean(srx)
+
+
+@pytest.fixture
+def ssh_agent(monkeypatch):
+    """A real ssh-agent for this test only; SSH_AUTH_SOCK points at it."""
+    folder = Path(tempfile.mkdtemp(prefix="agent-", dir="/tmp"))
+    socket_path = folder / "agent.sock"
+    agent = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(socket_path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_for(socket_path.exists, timeout=10), "ssh-agent did not start"
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(socket_path))
+        yield socket_path
+    finally:
+        agent.terminate()
+        agent.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def agent_holding(folder) -> str:
+    """Add a new key to the test's agent; its public half, the file removed."""
+    key_file, public = _key_pair(folder, None)
+    added = subprocess.run(
+        ["ssh-add", key_file], capture_output=True, text=True, timeout=30
+    )
+    assert added.returncode == 0, added.stderr
+    Path(key_file).unlink()
+    return public
+
+
+def test_sync_with_a_key_in_the_ssh_agent(fakesrx, tmp_path, ssh_agent):
+    srx = fakesrx(password=None, public_key=agent_holding(tmp_path))
+    before = srx.running_config()
+    target = replace(make_target(srx), credentials=Credentials(use_agent=True))
+
+    [result] = sync.run_sync([target])
+
+    assert result.outcome == Outcome.SYNCED, result.error
+    assert_exact(srx, target, before)
+
+
+def test_netconf_not_enabled_is_told_apart_with_the_agent(fakesrx, tmp_path, ssh_agent):
+    srx = fakesrx(password=None, public_key=agent_holding(tmp_path))
+    srx.faults.netconf_disabled = True
+    target = replace(make_target(srx), credentials=Credentials(use_agent=True))
+
+    result = sync.test_connection(target)
+
+    assert result.outcome == Outcome.FAILED
+    assert "NETCONF is not enabled" in result.error
+
+
+def test_a_device_refusing_every_agent_key_is_explained(fakesrx, tmp_path, ssh_agent):
+    agent_holding(tmp_path)
+    srx = fakesrx(password=None)
+    target = replace(make_target(srx), credentials=Credentials(use_agent=True))
+
+    result = sync.test_connection(target)
+
+    assert result.outcome == Outcome.FAILED
+    assert "refused the login of admin with every key in the SSH agent" in (
+        result.error
+    )
+
+
+def test_agent_login_without_an_agent_is_explained(fakesrx, monkeypatch):
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    srx = fakesrx(password=None)
+    target = replace(make_target(srx), credentials=Credentials(use_agent=True))
+
+    result = sync.test_connection(target)
+
+    assert result.outcome == Outcome.FAILED
+    assert "no agent is running for IMAP Desk" in result.error
