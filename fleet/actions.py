@@ -23,6 +23,7 @@ from deviceio import readback
 from deviceio import sync as devsync
 from deviceio.errors import DeviceError
 from deviceio.hostkeys import same_key
+from deviceio.render import Binding
 from deviceio.sync import DeviceResult, DeviceTarget, Outcome, StepEvent, SyncOptions
 from store import audit
 from store import devices as inventory
@@ -31,7 +32,14 @@ from store.credentials import CredentialStore, scrub
 from store.devices import KnownFacts, SecurityBinding, StoredDevice, SyncState
 from store.policies import now
 
-from .targets import TargetError, build_target, revision_label, saved_revision_label
+from .targets import (
+    TargetError,
+    build_target,
+    from_binding,
+    revision_label,
+    saved_revision_label,
+    to_binding,
+)
 
 log = logging.getLogger(__name__)
 
@@ -428,13 +436,11 @@ def import_device_version(
     policy = dataclasses.replace(read.policy, name=current.policy.name)
     note = f"Imported from device {stored.name} on {started[:16].replace('T', ' ')}."
     bindings = tuple(
-        SecurityBinding(
-            b.from_zone, b.to_zone, b.policy_name, b.ssl_proxy_profile or ""
-        )
-        for b in found.bindings
-        if b.aamw_policy == device_name
+        from_binding(b) for b in found.bindings if b.aamw_policy == device_name
     )
-    bindings_changed = bindings != stored.device.bindings
+    bindings_changed = _rendered(bindings, device_name) != _rendered(
+        stored.device.bindings, device_name
+    )
     # the revision, the bindings, the drift baseline and the audit entry are
     # one change: a failure part-way keeps none of them
     with store.write_transaction(db):
@@ -480,6 +486,11 @@ def import_device_version(
         unknown_fields=read.unknown_fields,
         warnings=tuple(found.warnings) + tuple(read.warnings),
     )
+
+
+def _rendered(bindings: Iterable[SecurityBinding], aamw_policy: str) -> list[Binding]:
+    # two inventories that put the same security policies on a device
+    return [to_binding(b, aamw_policy) for b in bindings]
 
 
 # -- recording --------------------------------------------------------------------

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from sqlite_utils import Database
 
 import store
-from deviceio.render import Binding
+from deviceio.render import ANY, DEFAULT_APPLICATIONS, Binding
 from deviceio.sync import Credentials, DeviceTarget
 from store.credentials import CredentialStore
-from store.devices import SecurityBinding, StoredDevice
+from store.devices import MATCH_LISTS, SecurityBinding, StoredDevice
 
 from .errors import MissingPasswords, TargetError
 
@@ -102,13 +102,41 @@ def build_target(
 
 
 def to_binding(binding: SecurityBinding, aamw_policy: str) -> Binding:
-    """The device-side form of an inventory binding."""
+    """The device-side form of an inventory binding.
+
+    An empty match list takes the default :class:`Binding` has for it.
+    """
+    match_lists = {key: getattr(binding, key) for key in MATCH_LISTS}
     return Binding(
         from_zone=binding.from_zone,
         to_zone=binding.to_zone,
         policy_name=binding.security_policy,
         aamw_policy=aamw_policy,
         ssl_proxy_profile=binding.ssl_proxy or None,
+        **{key: names for key, names in match_lists.items() if names},
+    )
+
+
+def from_binding(binding: Binding) -> SecurityBinding:
+    """The inventory form of a binding read from a device.
+
+    A match list equal to the default is kept empty, so that it follows the
+    default rather than pinning it.
+    """
+    defaults = {
+        "source_addresses": ANY,
+        "destination_addresses": ANY,
+        "applications": DEFAULT_APPLICATIONS,
+    }
+    return SecurityBinding(
+        from_zone=binding.from_zone,
+        to_zone=binding.to_zone,
+        security_policy=binding.policy_name,
+        ssl_proxy=binding.ssl_proxy_profile or "",
+        **{
+            key: () if getattr(binding, key) == default else getattr(binding, key)
+            for key, default in defaults.items()
+        },
     )
 
 

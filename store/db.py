@@ -204,6 +204,13 @@ def m005_revision_ids(db: Database) -> None:
     )
 
 
+@migrations()
+def m006_binding_match_lists(db: Database) -> None:
+    # names separated by spaces; NULL or empty is the default match
+    for column in ("source_addresses", "destination_addresses", "applications"):
+        db.execute(f"ALTER TABLE device_bindings ADD COLUMN {column} TEXT")
+
+
 def connect(path: Path | str) -> Database:
     """Open the database file with the connection settings every user needs.
 

@@ -42,6 +42,13 @@ MIN_PASSWORD_LENGTH = 6
 DEVICE_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,62}")
 # zone, security policy and SSL proxy profile names as Junos accepts them
 JUNOS_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+# address book entries and applications a security policy matches on
+MATCH_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}")
+MATCH_LISTS = {
+    "source_addresses": "source address",
+    "destination_addresses": "destination address",
+    "applications": "application",
+}
 USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
 FIELD_LABELS = {
@@ -58,23 +65,32 @@ FIELD_LABELS = {
 
 @dataclass(frozen=True)
 class SecurityBinding:
-    """A security policy that applies the IMAP policy to a zone pair."""
+    """A security policy that applies the IMAP policy to a zone pair.
+
+    An empty match list stands for the default the device side renders: any
+    address, and the IMAP and IMAPS applications.
+    """
 
     from_zone: str
     to_zone: str
     security_policy: str
     ssl_proxy: str = ""
+    source_addresses: tuple[str, ...] = ()
+    destination_addresses: tuple[str, ...] = ()
+    applications: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.from_zone, self.to_zone, self.security_policy)
 
     def to_dict(self) -> dict[str, str]:
+        """Plain text fields; a match list as names separated by spaces."""
         return {
             "from_zone": self.from_zone,
             "to_zone": self.to_zone,
             "security_policy": self.security_policy,
             "ssl_proxy": self.ssl_proxy,
+            **{key: " ".join(getattr(self, key)) for key in MATCH_LISTS},
         }
 
 
@@ -246,6 +262,28 @@ def check_junos_name(value: str, what: str) -> str:
     return text
 
 
+def check_match_list(
+    value: str | list[str] | tuple[str, ...], what: str
+) -> tuple[str, ...]:
+    """Return a security policy match list, or raise ValueError.
+
+    :param value: names separated by spaces, or a list of them; empty for
+        the default.
+    :param what: what one name is, such as ``"source address"``.
+    """
+    names = value.split() if isinstance(value, str) else list(value)
+    for name in names:
+        if not isinstance(name, str) or not MATCH_NAME_RE.fullmatch(name):
+            raise ValueError(
+                f"{name!r} is not a valid {what} name: use 1 to 63 letters, digits "
+                "and the characters . _ - : /, starting with a letter or digit."
+            )
+    twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+    if twice is not None:
+        raise ValueError(f"The {what} {twice} is listed twice.")
+    return tuple(names)
+
+
 def check_key_file(value: str) -> str:
     """Return an absolute path to a private key file, or raise ValueError."""
     text = value.strip()
@@ -345,9 +383,17 @@ def _build_bindings(raw: Any, errors: dict[str, str]) -> tuple[SecurityBinding, 
                 parts["ssl_proxy"] = check_junos_name(proxy, "SSL proxy profile name")
             except ValueError as exc:
                 errors[f"{where}.ssl_proxy"] = str(exc)
+        lists: dict[str, tuple[str, ...]] = {}
+        for key, what in MATCH_LISTS.items():
+            try:
+                lists[key] = check_match_list(_names(item.get(key, "")), what)
+            except ValueError as exc:
+                errors[f"{where}.{key}"] = str(exc)
         if len(parts) < 3 or (proxy and "ssl_proxy" not in parts):
             continue
-        binding = SecurityBinding(**parts)
+        if len(lists) < len(MATCH_LISTS):
+            continue
+        binding = SecurityBinding(**parts, **lists)
         if binding.key in seen:
             errors[where] = (
                 f"The security policy {binding.security_policy} from zone "
@@ -365,6 +411,12 @@ def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("This must be text.")
     return value
+
+
+def _names(value: Any) -> str | list[str] | tuple[str, ...]:
+    if isinstance(value, (list, tuple)):
+        return value
+    return _text(value)
 
 
 # -- reading and writing --------------------------------------------------------
@@ -640,7 +692,8 @@ def _write_bindings(
     for position, b in enumerate(bindings):
         db.execute(
             "INSERT INTO device_bindings (device_id, position, from_zone, to_zone, "
-            "security_policy, ssl_proxy) VALUES (?, ?, ?, ?, ?, ?)",
+            "security_policy, ssl_proxy, source_addresses, destination_addresses, "
+            "applications) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 device_id,
                 position,
@@ -648,8 +701,21 @@ def _write_bindings(
                 b.to_zone,
                 b.security_policy,
                 b.ssl_proxy,
+                *(" ".join(getattr(b, key)) for key in MATCH_LISTS),
             ],
         )
+
+
+def _binding_from_row(row: dict[str, Any]) -> SecurityBinding:
+    # a NULL or absent match list, as in rows and sync states saved before
+    # match lists were kept, is the default
+    return SecurityBinding(
+        from_zone=row["from_zone"],
+        to_zone=row["to_zone"],
+        security_policy=row["security_policy"],
+        ssl_proxy=row.get("ssl_proxy") or "",
+        **{key: tuple((row.get(key) or "").split()) for key in MATCH_LISTS},
+    )
 
 
 def _integrity(device: Device, exc: sqlite3.IntegrityError) -> Exception:
@@ -662,12 +728,7 @@ def _integrity(device: Device, exc: sqlite3.IntegrityError) -> Exception:
 
 def _stored(db: Database, row: dict[str, Any]) -> StoredDevice:
     bindings = tuple(
-        SecurityBinding(
-            from_zone=b["from_zone"],
-            to_zone=b["to_zone"],
-            security_policy=b["security_policy"],
-            ssl_proxy=b["ssl_proxy"],
-        )
+        _binding_from_row(b)
         for b in db.query(
             "SELECT * FROM device_bindings WHERE device_id = ? ORDER BY position",
             [row["id"]],
@@ -693,7 +754,7 @@ def _stored(db: Database, row: dict[str, Any]) -> StoredDevice:
             revision_id=row["synced_revision_id"],
             revision_label=row["revision_label"],
             bindings=tuple(
-                SecurityBinding(**b) for b in json.loads(row["synced_bindings"])
+                _binding_from_row(b) for b in json.loads(row["synced_bindings"])
             ),
             managed_config=row["managed_config"],
             synced_at=row["synced_at"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -142,3 +143,100 @@ def test_auth_method_is_constrained_by_the_database(db):
             "INSERT INTO devices (name, host, user, auth, created_at, updated_at) "
             "VALUES ('x', 'h', 'u', 'telnet', '', '')"
         )
+
+
+def _with_match_lists(**lists) -> Device:
+    binding = {"from_zone": "trust", "to_zone": "untrust", "security_policy": "mail"}
+    return _device(bindings=[{**binding, **lists}])
+
+
+def test_match_lists_are_names_separated_by_spaces():
+    device = _with_match_lists(
+        source_addresses=" lan-10.0.0.0/8  branch-nets ",
+        destination_addresses="",
+        applications=["any"],
+    )
+    binding = device.bindings[0]
+    assert binding.source_addresses == ("lan-10.0.0.0/8", "branch-nets")
+    assert binding.destination_addresses == ()
+    assert binding.applications == ("any",)
+    assert binding.to_dict()["source_addresses"] == "lan-10.0.0.0/8 branch-nets"
+
+
+@pytest.mark.parametrize(
+    ("lists", "field", "words"),
+    [
+        ({"source_addresses": "lan;drop"}, "source_addresses", "not a valid source"),
+        ({"destination_addresses": "-x"}, "destination_addresses", "starting with"),
+        ({"applications": "junos-imap junos-imap"}, "applications", "listed twice"),
+        ({"applications": "a" * 64}, "applications", "1 to 63"),
+        ({"applications": "<b>"}, "applications", "not a valid application"),
+    ],
+)
+def test_match_lists_follow_the_rules_of_the_rendered_binding(lists, field, words):
+    from deviceio.render import ADDRESS_RE
+
+    assert devices.MATCH_NAME_RE.pattern == ADDRESS_RE.pattern
+    with pytest.raises(store.ValidationError) as caught:
+        _with_match_lists(**lists)
+    assert words in caught.value.errors[f"bindings[0].{field}"]
+
+
+def test_match_lists_are_stored_with_the_binding_and_its_sync_state(db):
+    device = _with_match_lists(
+        source_addresses="lan", destination_addresses="mail-servers"
+    )
+    stored = devices.create_device(db, device)
+    assert stored.device.bindings[0] == SecurityBinding(
+        "trust",
+        "untrust",
+        "mail",
+        source_addresses=("lan",),
+        destination_addresses=("mail-servers",),
+    )
+    state = SyncState(
+        policy_name="branch",
+        revision_id=None,
+        revision_label="branch r1",
+        bindings=stored.device.bindings,
+        managed_config="<configuration/>",
+        synced_at="2026-01-01T00:00:00+00:00",
+    )
+    devices.record_sync_state(db, stored.id, state)
+    assert devices.get_device(db, stored.id).sync_state == state
+
+
+def test_bindings_saved_before_match_lists_were_kept_take_the_defaults(data_dir):
+    path = data_dir / store.DB_FILENAME
+    db = store.connect(path)
+    try:
+        store.db.migrations.apply(db, stop_before="m006_binding_match_lists")
+        db.execute(
+            "INSERT INTO devices (name, host, user, auth, created_at, updated_at) "
+            "VALUES ('srx-old', 'fw.example.net', 'netconf', 'password', '', '')"
+        )
+        db.execute(
+            "INSERT INTO device_bindings (device_id, position, from_zone, to_zone, "
+            "security_policy) VALUES (1, 0, 'trust', 'untrust', 'mail')"
+        )
+        old_state = [
+            {
+                "from_zone": "trust",
+                "to_zone": "untrust",
+                "security_policy": "mail",
+                "ssl_proxy": "",
+            }
+        ]
+        db.execute(
+            "INSERT INTO sync_states (device_id, policy_name, revision_label, "
+            "bindings, managed_config, synced_at) "
+            "VALUES (1, 'branch', 'branch r1', ?, '', '')",
+            [json.dumps(old_state)],
+        )
+        store.db.migrations.apply(db)
+        stored = devices.get_device(db, 1)
+    finally:
+        db.close()
+    expected = (SecurityBinding("trust", "untrust", "mail"),)
+    assert stored.device.bindings == expected
+    assert stored.sync_state.bindings == expected
