@@ -3,27 +3,49 @@
 A file is UTF-8 CSV (a byte-order mark is allowed) with a header row. The
 columns, in any order and any letter case:
 
-=========  ========  ======================================================
-column     needed    value
-=========  ========  ======================================================
-name       yes       the device name, unique; 1 to 63 letters, digits,
-                     dots, hyphens and underscores, starting with a letter
-host       yes       hostname or IP address
-port       yes       NETCONF port; blank means 830
-user       yes       the Junos user IMAP Desk logs in as
-policy     yes       the name of an existing IMAP policy
-auth       no        ``password`` (the default), ``key_file`` or ``agent``
-key_file   no        absolute path of the SSH private key, for ``key_file``
-bindings   no        security policies that apply the IMAP policy, separated
-                     by ``;``, each ``FROM-ZONE>TO-ZONE:POLICY`` or
-                     ``FROM-ZONE>TO-ZONE:POLICY:SSL-PROXY-PROFILE``
-=========  ========  ======================================================
+=====================  ======  ==========================================
+column                 needed  value
+=====================  ======  ==========================================
+name                   yes     the device name, unique; 1 to 63 letters,
+                               digits, dots, hyphens and underscores,
+                               starting with a letter
+host                   yes     hostname or IP address
+port                   yes     NETCONF port; blank means 830
+user                   yes     the Junos user IMAP Desk logs in as
+policy                 yes     the name of an existing IMAP policy
+auth                   no      ``password`` (the default), ``key_file``
+                               or ``agent``
+key_file               no      absolute path of the SSH private key, for
+                               ``key_file``
+bindings               no      security policies that apply the IMAP
+                               policy, separated by ``;``, each
+                               ``FROM-ZONE>TO-ZONE:POLICY`` or
+                               ``FROM-ZONE>TO-ZONE:POLICY:SSL-PROXY-PROFILE``
+source_addresses       no      what each binding's security policy
+destination_addresses  no      matches: one entry per binding, in the
+applications           no      order of ``bindings``, separated by ``;``.
+                               An entry is names separated by spaces, or
+                               blank for the default: ``any`` address,
+                               the ``junos-imap`` and ``junos-imaps``
+                               applications. A blank cell leaves every
+                               binding at the default.
+=====================  ======  ==========================================
+
+The three match columns (``source_addresses``, ``destination_addresses``,
+``applications``) go with the ``bindings`` column: a file that has one of
+them without ``bindings`` is refused. For example, two bindings of which the
+second matches any application::
+
+    bindings,applications
+    trust>untrust:imap-scan; dmz>untrust:imap-dmz,; any
 
 Passwords never appear in the file: a ``password`` column is refused.
 Blank lines are skipped. A row whose name matches an existing device updates
-it, and an optional column the file lacks leaves that setting as it is; the
-other rows add devices. Importing is all or nothing: one bad row and
-nothing is stored, and every bad row is reported with its line number.
+it, and an optional column the file lacks leaves that setting as it is (a
+match column the file lacks keeps the match list of each binding that the
+device already has under the same zones and name); the other rows add
+devices. Importing is all or nothing: one bad row and nothing is stored, and
+every bad row is reported with its line number.
 """
 
 from __future__ import annotations
@@ -37,6 +59,7 @@ from sqlite_utils import Database
 
 from .devices import (
     FIELD_LABELS,
+    MATCH_LISTS,
     Device,
     SecurityBinding,
     StoredDevice,
@@ -47,7 +70,13 @@ from .errors import DuplicateName, InvalidImport, NotFound
 from .model import ValidationError
 
 REQUIRED_COLUMNS = ("name", "host", "port", "user", "policy")
-OPTIONAL_COLUMNS = ("auth", "key_file", "bindings")
+MATCH_LABELS = {
+    "source_addresses": "Source addresses",
+    "destination_addresses": "Destination addresses",
+    "applications": "Applications",
+}
+MATCH_COLUMNS = tuple(MATCH_LISTS)
+OPTIONAL_COLUMNS = ("auth", "key_file", "bindings", *MATCH_COLUMNS)
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_FILE_BYTES = 5_000_000
 MAX_ROWS = 10_000
@@ -121,6 +150,37 @@ def format_bindings(bindings: tuple[SecurityBinding, ...]) -> str:
             entry += f":{b.ssl_proxy}"
         entries.append(entry)
     return "; ".join(entries)
+
+
+def parse_match_lists(text: str, count: int) -> list[str]:
+    """Split a match column's cell into one entry per binding; not yet
+    validated. A blank cell gives every binding the default.
+
+    :param count: how many bindings the row has.
+    :raises ValueError: when the cell has another number of entries.
+    """
+    if not text.strip():
+        return [""] * count
+    entries = [entry.strip() for entry in text.split(";")]
+    while len(entries) > count and not entries[-1]:
+        entries.pop()
+    if len(entries) != count:
+        raise ValueError(
+            f"the cell has {_count(len(entries), 'entry', 'entries')} for "
+            f"{_count(count, 'binding', 'bindings')}; give one entry per binding, "
+            "separated by ;, blank for the default."
+        )
+    return entries
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def format_match_lists(bindings: tuple[SecurityBinding, ...], key: str) -> str:
+    """A match column's cell for a device's bindings; blank when all default."""
+    entries = [" ".join(getattr(b, key)) for b in bindings]
+    return "; ".join(entries).rstrip() if any(entries) else ""
 
 
 def read_inventory(db: Database, data: bytes | str) -> list[Device]:
@@ -215,6 +275,7 @@ def export_inventory(devices: list[StoredDevice]) -> str:
                 d.auth,
                 d.key_file,
                 format_bindings(d.bindings),
+                *(format_match_lists(d.bindings, key) for key in MATCH_COLUMNS),
             ]
         )
     return out.getvalue()
@@ -260,6 +321,15 @@ def _check_header(header: list[str]) -> dict[str, int]:
             )
     for name in sorted({n for n in names if names.count(n) > 1 and n}):
         problems.append(RowProblem(1, f"The column {name!r} appears twice."))
+    alone = [c for c in MATCH_COLUMNS if c in names and "bindings" not in names]
+    if alone:
+        problems.append(
+            RowProblem(
+                1,
+                f"The column(s) {', '.join(alone)} need the bindings column, "
+                "whose bindings they describe in order.",
+            )
+        )
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         problems.append(
@@ -303,6 +373,17 @@ def _read_row(
     except ValueError as exc:
         raise ValueError(f"Bindings: {exc}") from None
     current = existing.get(data["name"].lower())
+    kept = {b.key: b.to_dict() for b in current.bindings} if current else {}
+    for key in MATCH_COLUMNS:
+        if key in columns:
+            try:
+                entries = parse_match_lists(cell(key), len(data["bindings"]))
+            except ValueError as exc:
+                raise ValueError(f"{MATCH_LABELS[key]}: {exc}") from None
+        else:
+            entries = [_kept_match(kept, b, key) for b in data["bindings"]]
+        for binding, entry in zip(data["bindings"], entries, strict=True):
+            binding[key] = entry
     if current is not None:
         # an optional column the file lacks keeps what the device has; a
         # blank cell in a column the file has is a value like any other
@@ -316,6 +397,16 @@ def _read_row(
         return Device.from_dict(data)
     except ValidationError as exc:
         raise ValueError(_describe(exc)) from None
+
+
+def _kept_match(
+    kept: dict[tuple[str, str, str], dict[str, str]], binding: dict[str, str], key: str
+) -> str:
+    # the device's own binding of the same zones and name, as it was before
+    found = kept.get(
+        (binding["from_zone"], binding["to_zone"], binding["security_policy"])
+    )
+    return found[key] if found else ""
 
 
 def _describe(exc: ValidationError) -> str:

@@ -131,3 +131,83 @@ def test_extra_cells_are_refused(db, branch):
     with pytest.raises(InvalidInventory) as caught:
         inventory.import_inventory(db, text)
     assert "6 cells" in caught.value.problems[0].message
+
+
+MATCHED = (
+    "name,host,port,user,policy,bindings,source_addresses,"
+    "destination_addresses,applications\r\n"
+    'srx-paris,192.0.2.1,830,netconf,branch,"trust>untrust:mail; dmz>untrust:dmz",'
+    'lan-nets;,"; mail-1 mail-2",any;\r\n'
+)
+
+
+def test_match_lists_are_read_per_binding_and_written_back(db, branch):
+    inventory.import_inventory(db, MATCHED)
+
+    paris = devices.get_device_by_name(db, "srx-paris").device
+    assert [
+        (b.source_addresses, b.destination_addresses, b.applications)
+        for b in paris.bindings
+    ] == [(("lan-nets",), (), ("any",)), ((), ("mail-1", "mail-2"), ())]
+    exported = inventory.export_inventory(devices.list_devices(db))
+    assert exported.splitlines()[1].endswith(
+        "trust>untrust:mail; dmz>untrust:dmz,lan-nets;,; mail-1 mail-2,any;"
+    )
+    inventory.import_inventory(db, exported)
+    assert devices.get_device_by_name(db, "srx-paris").device == paris
+    assert inventory.export_inventory(devices.list_devices(db)) == exported
+
+
+def test_a_file_without_match_columns_keeps_each_bindings_match_lists(db, branch):
+    inventory.import_inventory(db, MATCHED)
+    text = (
+        "name,host,port,user,policy,bindings\n"
+        "srx-paris,192.0.2.1,,netconf,branch,dmz>untrust:dmz; guest>untrust:mail\n"
+    )
+
+    inventory.import_inventory(db, text)
+
+    paris = devices.get_device_by_name(db, "srx-paris").device
+    assert [(b.from_zone, b.destination_addresses) for b in paris.bindings] == [
+        ("dmz", ("mail-1", "mail-2")),
+        ("guest", ()),
+    ]
+    assert paris.bindings[1].applications == ()
+
+
+def test_a_file_without_bindings_keeps_them_whole(db, branch):
+    inventory.import_inventory(db, MATCHED)
+    before = devices.get_device_by_name(db, "srx-paris").device.bindings
+    inventory.import_inventory(
+        db, "name,host,port,user,policy\nsrx-paris,192.0.2.7,,netconf,branch\n"
+    )
+    assert devices.get_device_by_name(db, "srx-paris").device.bindings == before
+
+
+@pytest.mark.parametrize(
+    ("header", "cells", "words"),
+    [
+        ("bindings,applications", "a>b:p; c>d:q,any", "1 entry for 2 bindings"),
+        ("bindings,applications", ",any", "1 entry for 0 bindings"),
+        ("bindings,source_addresses", "a>b:p,lan<x>", "Binding 1: 'lan<x>'"),
+        (
+            "bindings,applications",
+            "a>b:p,any any",
+            "Binding 1: The application any is listed",
+        ),
+    ],
+)
+def test_bad_match_lists_are_reported_by_line(db, branch, header, cells, words):
+    text = f"name,host,port,user,policy,{header}\nsrx,192.0.2.1,,u,branch,{cells}\n"
+    with pytest.raises(InvalidInventory) as caught:
+        inventory.import_inventory(db, text)
+    assert caught.value.problems[0].line == 2
+    assert words in caught.value.problems[0].message
+    assert devices.list_devices(db) == []
+
+
+def test_a_match_column_needs_the_bindings_column(db, branch):
+    text = "name,host,port,user,policy,applications\nsrx,192.0.2.1,,u,branch,any\n"
+    with pytest.raises(InvalidInventory) as caught:
+        inventory.import_inventory(db, text)
+    assert "applications need the bindings column" in caught.value.problems[0].message
