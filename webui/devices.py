@@ -62,6 +62,13 @@ def explain_device_error(exc: Exception):
 CREDENTIALS = "imapdesk_credentials"
 JOBS = "imapdesk_jobs"
 SPARE_BINDING_ROWS = 2
+BINDING_FIELDS = (
+    "from_zone",
+    "to_zone",
+    "security_policy",
+    "ssl_proxy",
+    *inv.MATCH_LISTS,
+)
 
 
 @bp.record_once
@@ -243,10 +250,7 @@ def _read_form() -> dict[str, Any]:
     form = request.form
     bindings = []
     for i in range(_binding_rows(form.get("binding_rows", ""))):
-        row = {
-            key: form.get(f"b{i}_{key}", "").strip()
-            for key in ("from_zone", "to_zone", "security_policy", "ssl_proxy")
-        }
+        row = {key: form.get(f"b{i}_{key}", "").strip() for key in BINDING_FIELDS}
         if any(row.values()):
             bindings.append(row)
     return {
