@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import time
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 import pytest
@@ -471,3 +473,56 @@ def test_about_page_opens_the_log_folder(tmp_path, data_dir, monkeypatch):
     assert response.status_code == 302
     assert opened == [tmp_path / "logs"]
     assert client.post("/about/open/elsewhere").status_code == 404
+
+
+# the loggers configure_logging quietens, set back after each test
+NOISY_LOGGERS = ("", "werkzeug", "ncclient", "paramiko", "jnpr")
+
+
+@pytest.fixture
+def app_logging(tmp_path, monkeypatch):
+    """The application's logging, into a log folder of this test's own."""
+    root = logging.getLogger()
+    kept = list(root.handlers)
+    levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
+    monkeypatch.setattr(imapdesk, "log_dir", lambda: tmp_path / "log")
+    imapdesk.configure_logging()
+    yield tmp_path / "log"
+    for handler in [h for h in root.handlers if h not in kept]:
+        root.removeHandler(handler)
+        handler.close()
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def test_the_server_process_logs_to_its_own_rotating_file(app_logging):
+    logger = logging.getLogger("webui.desktop")
+    child = os.fork()
+    if child == 0:
+        try:
+            desktop.log_to_own_files()
+            logger.info("Served from the server process")
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    logger.info("Shown by the window process")
+
+    window_log = (app_logging / "imapdesk.log").read_text()
+    server_log = (app_logging / "imapdesk-server.log").read_text()
+    assert "Shown by the window process" in window_log
+    assert "Served from the server process" not in window_log
+    assert "Served from the server process" in server_log
+    assert "Shown by the window process" not in server_log
+    assert " INFO webui.desktop: Served from the server process" in server_log
+
+
+def test_the_server_log_file_rotates_like_the_main_one(app_logging):
+    root = logging.getLogger()
+    (main,) = [h for h in root.handlers if isinstance(h, RotatingFileHandler)]
+
+    desktop.log_to_own_files()
+
+    (own,) = [h for h in root.handlers if isinstance(h, RotatingFileHandler)]
+    assert own.baseFilename == str(app_logging / "imapdesk-server.log")
+    assert (own.maxBytes, own.backupCount) == (main.maxBytes, main.backupCount)
+    assert any(isinstance(f, imapdesk.RedactLaunchSecret) for f in own.filters)

@@ -28,6 +28,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ MIN_SIZE = (640, 480)
 # how much of the title bar must be on a screen for a saved position to count
 VISIBLE_STRIP = (120, 40)
 MAX_IMPORT_BYTES = 4 * 1024 * 1024
+# the server process logs to imapdesk-server.log beside imapdesk.log
+SERVER_LOG_SUFFIX = "-server"
 TEST_SCRIPT_ENV = "IMAPDESK_TEST_SCRIPT"
 
 
@@ -329,9 +332,8 @@ class BackgroundInterface:
     it runs in a thread. ``error`` is a sentence saying why it failed, if
     it did.
 
-    The forked process writes to the same log file; should it be the one to
-    rotate the file, the window's process goes on writing to the rotated one
-    until it exits.
+    The forked process logs to files of its own (``imapdesk-server.log``
+    beside ``imapdesk.log``), each process rotating only the files it writes.
     """
 
     def __init__(self, data_dir: Path, listening: socket.socket, config: dict):
@@ -441,6 +443,7 @@ class BackgroundInterface:
     def _serve_in_child(self, report: int, stop: int) -> int:
         # Ctrl+C reaches the whole process group; the window decides
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        log_to_own_files()
         try:
             server = self._build()
         except Exception as exc:
@@ -470,6 +473,39 @@ class BackgroundInterface:
         elif not self._stopped:
             log.error("The server process ended with status %s", code)
             self._failed(f"The server process stopped unexpectedly (status {code}).")
+
+
+def log_to_own_files(suffix: str = SERVER_LOG_SUFFIX) -> None:
+    """Move this process's rotating log files to files of its own beside them.
+
+    For the forked server process: a file appended to by two processes and
+    rotated by one of them leaves the other writing to the rotated file.
+    ``imapdesk.log`` becomes ``imapdesk-server.log``, rotated the same way.
+    """
+    root = logging.getLogger()
+    for inherited in list(root.handlers):
+        if not isinstance(inherited, RotatingFileHandler):
+            continue
+        path = Path(inherited.baseFilename)
+        try:
+            own = RotatingFileHandler(
+                path.with_name(f"{path.stem}{suffix}{path.suffix}"),
+                maxBytes=inherited.maxBytes,
+                backupCount=inherited.backupCount,
+                encoding=inherited.encoding,
+            )
+        except OSError as exc:
+            root.removeHandler(inherited)
+            inherited.close()
+            log.warning("The server process is not logging to a file: %s", exc)
+            continue
+        own.setLevel(inherited.level)
+        own.setFormatter(inherited.formatter)
+        for kept in inherited.filters:
+            own.addFilter(kept)
+        root.removeHandler(inherited)
+        inherited.close()
+        root.addHandler(own)
 
 
 def _could_not_start(reason: str) -> str:
