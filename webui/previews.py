@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from email.message import EmailMessage
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -17,6 +18,7 @@ from flask import (
 )
 
 import store
+from store.model import Policy
 
 from . import forms, messages
 from .db import get_db
@@ -50,27 +52,9 @@ def index(policy_id: int):
             flash("Saved the sample email; the previews below use it.", "success")
             return redirect(url_for("previews.index", policy_id=policy_id))
 
-    previews = [
-        describe(kind, messages.build_message(kind, stored.policy, sample))
-        for kind in messages.KINDS
-    ]
-    response = Response(
-        render_template(
-            "previews/index.html",
-            stored=stored,
-            form=form,
-            previews=previews,
-            sender=str(messages.SENDER),
-            placeholder=messages.ADMIN_PLACEHOLDER,
-        ),
-        status=status,
+    return render_messages(
+        "previews/index.html", stored.policy, status, stored=stored, form=form
     )
-    # the previews' srcdoc frames inherit this page's policy; let their one
-    # fixed stylesheet through by its hash and nothing else
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        style_hashes=(messages.EMAIL_CSS_HASH,)
-    )
-    return response
 
 
 @bp.route("/<kind>.eml")
@@ -83,6 +67,33 @@ def download(policy_id: int, kind: str):
     response = Response(messages.eml_bytes(message), mimetype="message/rfc822")
     filename = messages.eml_filename(stored.policy, kind)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def render_messages(
+    template: str, policy: Policy, status: int = 200, **context: Any
+) -> Response:
+    """A page showing the three messages of a policy, for the stored sample."""
+    sample = load_sample()
+    previews = [
+        describe(kind, messages.build_message(kind, policy, sample))
+        for kind in messages.KINDS
+    ]
+    response = Response(
+        render_template(
+            template,
+            previews=previews,
+            sender=str(messages.SENDER),
+            placeholder=messages.ADMIN_PLACEHOLDER,
+            **context,
+        ),
+        status=status,
+    )
+    # the previews' srcdoc frames inherit this page's policy; let their one
+    # fixed stylesheet through by its hash and nothing else
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        style_hashes=(messages.EMAIL_CSS_HASH,)
+    )
     return response
 
 
