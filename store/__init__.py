@@ -18,6 +18,7 @@ from .model import Administrator, Policy, ValidationError
 from .policies import (
     Revision,
     StoredPolicy,
+    check_policy,
     create_policies,
     create_policy,
     delete_policy,
@@ -46,6 +47,7 @@ __all__ = [
     "StoreError",
     "StoredPolicy",
     "ValidationError",
+    "check_policy",
     "connect",
     "create_policies",
     "create_policy",

@@ -155,6 +155,23 @@ def save_policy(
     return get_policy(db, policy_id), True
 
 
+def check_policy(
+    db: Database, policy: Policy, note: str = "", *, policy_id: int | None = None
+) -> None:
+    """Refuse what storing a policy would refuse, and store nothing.
+
+    :param policy_id: the policy it would be saved over; None for a new one.
+    :raises ValidationError: if the note cannot be stored.
+    :raises DuplicateName: if another policy has the name.
+    """
+    _check_note(note)
+    rows = db.query(
+        "SELECT id FROM policies WHERE name = ? COLLATE NOCASE", [policy.name]
+    )
+    if any(row["id"] != policy_id for row in rows):
+        raise _duplicate(policy.name)
+
+
 def delete_policy(db: Database, policy_id: int) -> None:
     """Delete a policy together with its revisions.
 

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 import store
-from store.model import Administrator, Policy, diff_policies
+from store.model import LIMITS, Administrator, Policy, diff_policies
 
 
 def test_first_start_creates_one_default_policy(db):
@@ -85,6 +85,24 @@ def test_failed_save_leaves_nothing_behind(db):
 
     assert store.get_policy(db, a.id).policy.name == "a"
     assert len(store.list_revisions(db, a.id)) == 1
+
+
+def test_check_refuses_what_saving_refuses_and_writes_nothing(db):
+    a = store.create_policy(db, Policy(name="a"))
+    store.create_policy(db, Policy(name="b"))
+    before = list(db.conn.iterdump())
+
+    store.check_policy(db, Policy(name="A"), "a note", policy_id=a.id)
+    store.check_policy(db, Policy(name="c"))
+    with pytest.raises(store.DuplicateName):
+        store.check_policy(db, Policy(name="B"), policy_id=a.id)
+    with pytest.raises(store.DuplicateName):
+        store.check_policy(db, Policy(name="a"))
+    with pytest.raises(store.ValidationError) as refused:
+        store.check_policy(db, a.policy, "n" * (LIMITS["note"] + 1), policy_id=a.id)
+
+    assert "note" in refused.value.errors
+    assert list(db.conn.iterdump()) == before
 
 
 def test_delete_removes_policy_and_history(db):
