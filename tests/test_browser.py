@@ -238,3 +238,47 @@ def test_lists_work_without_scripts(server, browser):
     assert stored.servers == ("imap.example.com",)
     assert [a.email for a in stored.administrators] == ["soc@example.com"]
     context.close()
+
+
+@pytest.mark.browser
+def test_preview_messages_of_unsaved_edits(server, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server.launch_url)
+    submit(page, page.get_by_role("link", name="imap-policy"))
+    page.get_by_label("Subject", exact=True).fill("Typed, not saved – ⚠")
+    page.get_by_label("Custom Message").fill(MESSAGE)
+    page.get_by_role("button", name="Add administrator").click()
+    page.locator("#administrators-0-email").fill("soc@example.com")
+    page.locator("#administrators-0-unblock").uncheck()
+
+    with page.expect_navigation():
+        page.keyboard.press("Control+Shift+P")
+
+    expect(page.get_by_role("heading", name="Preview, not saved")).to_be_visible()
+    frame = page.frame_locator("#preview-end-user iframe")
+    expect(frame.get_by_role("heading")).to_have_text("Typed, not saved – ⚠")
+    expect(frame.get_by_text("A message with <markup> was blocked.")).to_be_visible()
+    expect(page.locator("#preview-admin-block dd").nth(1)).to_have_text(
+        "soc@example.com"
+    )
+    expect(page.locator("#preview-admin-unblock .preview-note")).to_be_visible()
+    expect(page.get_by_role("link", name="Download .eml")).to_have_count(0)
+    back = page.get_by_role("button", name="Back to the editor")
+    expect(back).to_be_focused()
+
+    submit(page, back)
+    expect(page.get_by_label("Subject", exact=True)).to_have_value(
+        "Typed, not saved – ⚠"
+    )
+    expect(page.get_by_label("Custom Message")).to_have_value(MESSAGE)
+    expect(page.locator("#administrators-0-email")).to_have_value("soc@example.com")
+    expect(page.locator("#administrators-0-block")).to_be_checked()
+    expect(page.locator("#administrators-0-unblock")).not_to_be_checked()
+    expect(page.get_by_role("button", name="Preview messages")).to_be_focused()
+    db = store.connect(server.app.config["DATABASE"])
+    stored = store.get_policy(db, 1)
+    db.close()
+    assert stored.revision_number == 1
+    assert stored.policy.subject != "Typed, not saved – ⚠"

@@ -56,6 +56,26 @@ def edit(policy_id: int):
     return _editor(stored)
 
 
+@bp.route("/policies/new/preview", methods=["GET", "POST"])
+def preview_new():
+    """The three messages of a new policy as typed, without creating it."""
+    if request.method == "GET":
+        return redirect(url_for("policies.create"))
+    return _preview(None)
+
+
+@bp.route("/policies/<int:policy_id>/preview", methods=["GET", "POST"])
+def preview(policy_id: int):
+    """The three messages of a policy as typed in the editor, without saving."""
+    if request.method == "GET":
+        return redirect(url_for("policies.edit", policy_id=policy_id))
+    try:
+        stored = store.get_policy(get_db(), policy_id)
+    except store.NotFound:
+        return _deleted_meanwhile()
+    return _preview(stored)
+
+
 @bp.route("/policies/<int:policy_id>/rename", methods=["GET", "POST"])
 def rename(policy_id: int):
     """Give a policy another name, as a new revision."""
@@ -162,6 +182,10 @@ def _editor(stored: store.StoredPolicy | None):
 
     draft = forms.draft_from_form(forms.PolicyForm())
     op = request.form.get("op", "save")
+    if op == "edit":
+        return _render_editor(
+            stored, forms.form_from_draft(draft), unsaved=True, focus="preview-messages"
+        )
     if op not in ("save", "preview"):
         focus = forms.apply_list_op(draft, op)
         if focus is None:
@@ -178,11 +202,9 @@ def _editor(stored: store.StoredPolicy | None):
             return _render_editor(stored, form, unsaved=True, preview=policy)
         saved = _save(stored, policy, draft)
     except ValidationError as exc:
-        summary = forms.attach_errors(form, exc.errors)
-        return _render_editor(stored, form, unsaved=True, summary=summary), 422
+        return _refused(stored, form, exc.errors)
     except store.DuplicateName as exc:
-        summary = forms.attach_errors(form, {"name": f"{exc} Choose another name."})
-        return _render_editor(stored, form, unsaved=True, summary=summary), 422
+        return _refused(stored, form, {"name": f"{exc} Choose another name."})
     except store.StaleRevision:
         current = store.get_policy(get_db(), stored.id)
         # saving again from this page replaces the newer revision on purpose
@@ -197,6 +219,31 @@ def _editor(stored: store.StoredPolicy | None):
         "success",
     )
     return redirect(url_for("policies.edit", policy_id=saved.id))
+
+
+def _preview(stored: store.StoredPolicy | None):
+    draft = forms.drop_blank_rows(forms.draft_from_form(forms.PolicyForm()))
+    form = forms.form_from_draft(draft)
+    try:
+        policy = Policy.from_dict(forms.policy_data(draft))
+        store.check_policy(
+            get_db(), policy, draft["note"], policy_id=stored.id if stored else None
+        )
+    except ValidationError as exc:
+        return _refused(stored, form, exc.errors)
+    except store.DuplicateName as exc:
+        return _refused(stored, form, {"name": f"{exc} Choose another name."})
+
+    return previews.render_messages(
+        "previews/unsaved.html", policy, stored=stored, form=form
+    )
+
+
+def _refused(
+    stored: store.StoredPolicy | None, form: forms.PolicyForm, errors: dict[str, str]
+) -> tuple[Response, int]:
+    summary = forms.attach_errors(form, errors)
+    return _render_editor(stored, form, unsaved=True, summary=summary), 422
 
 
 def _deleted_meanwhile():

@@ -55,15 +55,28 @@
     });
   }
 
-  // Ctrl+S (Cmd+S) presses the page's Save button
+  // Ctrl+S (Cmd+S) presses the page's Save button, Ctrl+Shift+P
+  // (Cmd+Shift+P) its Preview messages button
+  function shortcutButton(event) {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey) {
+      return null;
+    }
+    var key = event.key.toLowerCase();
+    if (key === "s") {
+      return document.querySelector("form [data-save]");
+    }
+    if (key === "p" && event.shiftKey) {
+      return document.querySelector("form [data-preview]");
+    }
+    return null;
+  }
+
   function initShortcuts() {
     document.addEventListener("keydown", function (event) {
-      if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "s") {
-        var button = document.querySelector("form [data-save]");
-        if (button) {
-          event.preventDefault();
-          button.form.requestSubmit(button);
-        }
+      var button = shortcutButton(event);
+      if (button) {
+        event.preventDefault();
+        button.form.requestSubmit(button);
       }
     });
   }
