@@ -265,3 +265,60 @@ def test_xml_merge_cleans_namespaces_attributes_and_comments(base):
         assert not element.attrib
         assert not element.tag.startswith("{")
     assert "[edit security zones]\n+   security-zone dmz {" in conf.compare(base, new)
+
+
+def _zone_pair_with(policies: str) -> etree._Element:
+    return etree.XML(
+        "<configuration><security><policies><policy>"
+        "<from-zone-name>trust</from-zone-name><to-zone-name>untrust</to-zone-name>"
+        f"{policies}</policy></policies></security></configuration>"
+    )
+
+
+def _order(config: etree._Element) -> list[str]:
+    return [
+        p.findtext("name") for p in config.findall("security/policies/policy/policy")
+    ]
+
+
+IMAP = (
+    "<match><source-address>any</source-address>"
+    "<destination-address>any</destination-address>"
+    "<application>junos-imap</application></match><then><permit/></then>"
+)
+
+
+@pytest.mark.parametrize(
+    ("attributes", "order"),
+    [
+        ("", ["out", "imap"]),
+        ('insert="before" name="out"', ["imap", "out"]),
+        ('insert="after" name="out"', ["out", "imap"]),
+        ('insert="first"', ["imap", "out"]),
+    ],
+)
+def test_xml_insert_places_a_new_statement(base, attributes, order):
+    change = _zone_pair_with(f"<policy {attributes}><name>imap</name>{IMAP}</policy>")
+    new, warnings = conf.load_xml(base, change, "merge")
+    assert warnings == []
+    assert _order(new) == order
+
+
+def test_xml_insert_moves_a_statement_held(base):
+    first, _ = conf.load_xml(
+        base, _zone_pair_with(f"<policy><name>imap</name>{IMAP}</policy>"), "merge"
+    )
+    change = _zone_pair_with(
+        f'<policy replace="replace" insert="before" name="out"><name>imap</name>'
+        f"{IMAP}</policy>"
+    )
+    new, _ = conf.load_xml(first, change, "merge")
+    assert _order(new) == ["imap", "out"]
+
+
+def test_xml_insert_before_a_statement_not_held_is_refused(base):
+    change = _zone_pair_with(
+        f'<policy insert="before" name="deny-all"><name>imap</name>{IMAP}</policy>'
+    )
+    with pytest.raises(conf.LoadError, match="statement not found"):
+        conf.load_xml(base, change, "merge")

@@ -171,8 +171,11 @@ def merge_xml(
     Elements marked ``delete="delete"`` (or NETCONF ``operation="delete"``)
     are removed, elements marked ``replace="replace"`` replace their peer.
     Deleting a statement the configuration does not hold changes nothing and
-    warns ``statement not found``, however deep the statement sits.  Returns
-    the warnings.
+    warns ``statement not found``, however deep the statement sits.  An
+    element with ``insert`` (``first``, ``last``, or ``before``/``after``
+    with its referent's keys as attributes, ``name="..."``) is put, or
+    moved, there among its peers; a referent the configuration lacks is
+    refused.  Returns the warnings.
     """
     warnings: list[str] = []
     for child in _children(source):
@@ -183,17 +186,61 @@ def merge_xml(
         existing = find_same(target, plain, sub)
         if op in ("delete", "remove"):
             warnings.extend(_delete_xml(target, existing, plain, sub))
-        elif existing is None:
-            built = _built(child, plain, sub, warnings)
-            if built is not None:
-                target.append(built)
+            continue
+        if existing is None:
+            existing = _built(child, plain, sub, warnings)
+            if existing is not None:
+                target.append(existing)
         elif op == "replace":
-            target.replace(existing, _built(child, plain, sub, warnings, keep=True))
+            built = _built(child, plain, sub, warnings, keep=True)
+            target.replace(existing, built)
+            existing = built
         elif is_leaf(plain) and (sub is None or sub.kind in LEAF_LIKE):
             existing.text = plain.text
         else:
             warnings.extend(merge_xml(existing, child, sub))
+        if existing is not None and _attribute(child, "insert") is not None:
+            _insert(target, existing, child, sub)
     return warnings
+
+
+def _attribute(el: etree._Element, local: str) -> str | None:
+    for name, value in el.attrib.items():
+        if _local(name) == local:
+            return value
+    return None
+
+
+def _insert(target, statement, child, sub) -> None:
+    """Move ``statement`` among its peers in ``target`` as ``child`` asks."""
+    where = _attribute(child, "insert")
+    peers = [c for c in target if c.tag == statement.tag and c is not statement]
+    if where == "first":
+        anchor = peers[0] if peers else None
+        if anchor is not None:
+            anchor.addprevious(statement)
+        return
+    if where == "last":
+        if peers:
+            peers[-1].addnext(statement)
+        return
+    if where not in ("before", "after"):
+        raise LoadError(f"invalid insert value {where!r}", _local(child.tag))
+    keys = key_tags(sub, statement)
+    wanted = tuple(_attribute(child, k) for k in keys)
+    if not keys or None in wanted:
+        raise LoadError("missing attribute for insert", _local(child.tag))
+    for peer in peers:
+        if tuple((peer.findtext(k) or "").strip() for k in keys) == wanted:
+            if where == "before":
+                peer.addprevious(statement)
+            else:
+                peer.addnext(statement)
+            return
+    raise LoadError(
+        f"statement not found: {_local(child.tag)} {' '.join(wanted)}",
+        _local(child.tag),
+    )
 
 
 def _delete_xml(target, existing, plain, sub) -> list[str]:
