@@ -111,6 +111,25 @@ def drop_deletions(load: etree._Element, keys: set[Key]) -> etree._Element:
     return copy
 
 
+def place_new(load: etree._Element, placements: Mapping[Key, str]) -> etree._Element:
+    """A copy of ``load`` in which each security policy of ``placements`` is
+    created before the policy named there, in its zone pair.
+
+    Only for security policies the device does not hold yet: the element
+    loses ``replace="replace"`` (there is nothing to replace) and gains
+    Junos' ``insert="before" name="<policy>"``.
+    """
+    copy = deepcopy(load)
+    for key, entry in _entries(find_configuration(copy)):
+        before = placements.get(key)
+        if before is None or key[0] != SECURITY_POLICY:
+            continue
+        entry.attrib.pop("replace", None)
+        entry.set("insert", "before")
+        entry.set("name", before)
+    return copy
+
+
 def keys_in(source: etree._Element | str | bytes | None) -> set[Key]:
     """Every managed key in ``source``, deletions included."""
     if source is None or (isinstance(source, str | bytes) and not source.strip()):

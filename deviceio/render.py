@@ -31,8 +31,11 @@ rest of the document, which holds only the path down to it; with the
 order follow the 19.4R1 and 24.4R1 models.
 
 A security policy added to a zone pair goes to the end of that pair's list,
-after any policy that already matches the same traffic; IMAP Desk does not
-reorder security policies.
+after any policy that already matches the same traffic, unless its binding
+names a policy to place it before (:attr:`Binding.place_before`): a sync that
+creates it then loads it with ``insert="before" name="..."`` (see
+:func:`deviceio.managed.place_new`). A security policy the device already
+holds keeps its place; IMAP Desk never reorders one.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class Binding:
 
     :param policy_name: the security policy's name.
     :param aamw_policy: the anti-malware (IMAP) policy it applies.
+    :param place_before: a security policy of the same zone pair that this
+        one goes before when a sync creates it.
     :raises ValueError: when a name is not one Junos accepts.
     """
 
@@ -73,6 +78,7 @@ class Binding:
     source_addresses: tuple[str, ...] = ANY
     destination_addresses: tuple[str, ...] = ANY
     applications: tuple[str, ...] = DEFAULT_APPLICATIONS
+    place_before: str | None = None
 
     def __post_init__(self) -> None:
         _check_name(self.from_zone, "The source zone")
@@ -81,6 +87,10 @@ class Binding:
         _check_name(self.aamw_policy, "The anti-malware policy name")
         if self.ssl_proxy_profile is not None:
             _check_name(self.ssl_proxy_profile, "The SSL proxy profile name")
+        if self.place_before is not None:
+            _check_name(self.place_before, "The security policy to place it before")
+            if self.place_before == self.policy_name:
+                raise ValueError("A security policy cannot be placed before itself.")
         for attr, what in (
             ("source_addresses", "source address"),
             ("destination_addresses", "destination address"),

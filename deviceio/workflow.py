@@ -84,6 +84,8 @@ class _Plan:
     expected: managed.Elements = field(default_factory=dict)
     removed: set[managed.Key] = field(default_factory=set)
     keys: set[managed.Key] = field(default_factory=set)
+    # security policies to create before another one, when the device lacks them
+    placements: dict[managed.Key, str] = field(default_factory=dict)
 
     def copy(self) -> _Plan:
         """A plan for one more job: its own load document (PyEZ moves the
@@ -95,6 +97,7 @@ class _Plan:
             expected=self.expected,
             removed=set(self.removed),
             keys=set(self.keys),
+            placements=self.placements,
         )
 
 
@@ -139,11 +142,17 @@ def plan_sync(target: DeviceTarget) -> _Plan:
         removed_bindings=target.removed_bindings,
     )
     keys = managed.keys_in(load) | managed.keys_in(target.last_synced)
+    placements = {
+        managed.binding_key(*b.key): b.place_before
+        for b in target.bindings
+        if b.place_before is not None
+    }
     return _Plan(
         load=load,
         expected=managed.extract(load),
         removed=managed.deletions(load),
         keys=keys,
+        placements=placements,
     )
 
 
@@ -350,6 +359,13 @@ class DeviceJob:
         if absent:
             # Junos answers a deletion of something absent with a warning
             plan.load = managed.drop_deletions(plan.load, absent)
+        created = {
+            k: name
+            for k, name in plan.placements.items()
+            if state is not None and k not in state
+        }
+        if created:
+            plan.load = managed.place_new(plan.load, created)
         load = plan.load
         self._run(
             Step.LOAD, "Loading the configuration", lambda: driver.load(load), "Loaded"
@@ -397,8 +413,9 @@ class DeviceJob:
         return self.pending_unconfirmed or not self.options.overwrite_drift
 
     def _read_state(self) -> managed.Elements | None:
-        """Read the committed managed subtrees when drift is to be checked or
-        something is to be deleted; None when neither."""
+        """Read the committed managed subtrees when drift is to be checked,
+        something is to be deleted or a new security policy to be placed;
+        None when none of these."""
         plan, driver = self.plan, self.driver
         assert plan is not None and driver is not None
         if not self._wants_drift_check():
@@ -408,7 +425,7 @@ class DeviceJob:
                 else "Overwriting any change on the device"
             )
             self._emit(Step.DRIFT, "skipped", reason)
-            if not plan.removed:
+            if not plan.removed and not plan.placements:
                 return None
         return self._run(
             Step.DRIFT,

@@ -435,8 +435,11 @@ def import_device_version(
         )
     policy = dataclasses.replace(read.policy, name=current.policy.name)
     note = f"Imported from device {stored.name} on {started[:16].replace('T', ' ')}."
+    placed = {b.key: b.place_before for b in stored.device.bindings}
     bindings = tuple(
-        from_binding(b) for b in found.bindings if b.aamw_policy == device_name
+        from_binding(b, placed.get(b.key, ""))
+        for b in found.bindings
+        if b.aamw_policy == device_name
     )
     bindings_changed = _rendered(bindings, device_name) != _rendered(
         stored.device.bindings, device_name

@@ -113,15 +113,19 @@ def to_binding(binding: SecurityBinding, aamw_policy: str) -> Binding:
         policy_name=binding.security_policy,
         aamw_policy=aamw_policy,
         ssl_proxy_profile=binding.ssl_proxy or None,
+        place_before=binding.place_before or None,
         **{key: names for key, names in match_lists.items() if names},
     )
 
 
-def from_binding(binding: Binding) -> SecurityBinding:
+def from_binding(binding: Binding, place_before: str = "") -> SecurityBinding:
     """The inventory form of a binding read from a device.
 
     A match list equal to the default is kept empty, so that it follows the
     default rather than pinning it.
+
+    :param place_before: where the inventory places the security policy when
+        a sync creates it, which a device's configuration does not tell.
     """
     defaults = {
         "source_addresses": ANY,
@@ -133,6 +137,7 @@ def from_binding(binding: Binding) -> SecurityBinding:
         to_zone=binding.to_zone,
         security_policy=binding.policy_name,
         ssl_proxy=binding.ssl_proxy_profile or "",
+        place_before=place_before,
         **{
             key: () if getattr(binding, key) == default else getattr(binding, key)
             for key, default in defaults.items()

@@ -211,6 +211,12 @@ def m006_binding_match_lists(db: Database) -> None:
         db.execute(f"ALTER TABLE device_bindings ADD COLUMN {column} TEXT")
 
 
+@migrations()
+def m007_binding_placement(db: Database) -> None:
+    # the security policy a new one is created before; NULL or empty: the end
+    db.execute("ALTER TABLE device_bindings ADD COLUMN place_before TEXT")
+
+
 def connect(path: Path | str) -> Database:
     """Open the database file with the connection settings every user needs.
 

@@ -68,7 +68,9 @@ class SecurityBinding:
     """A security policy that applies the IMAP policy to a zone pair.
 
     An empty match list stands for the default the device side renders: any
-    address, and the IMAP and IMAPS applications.
+    address, and the IMAP and IMAPS applications. ``place_before`` names a
+    security policy of the same zone pair that a newly created one goes
+    before (instead of the end of the list); it never moves one in place.
     """
 
     from_zone: str
@@ -78,6 +80,7 @@ class SecurityBinding:
     source_addresses: tuple[str, ...] = ()
     destination_addresses: tuple[str, ...] = ()
     applications: tuple[str, ...] = ()
+    place_before: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -91,6 +94,7 @@ class SecurityBinding:
             "security_policy": self.security_policy,
             "ssl_proxy": self.ssl_proxy,
             **{key: " ".join(getattr(self, key)) for key in MATCH_LISTS},
+            "place_before": self.place_before,
         }
 
 
@@ -391,7 +395,15 @@ def _build_bindings(raw: Any, errors: dict[str, str]) -> tuple[SecurityBinding, 
                 errors[f"{where}.{key}"] = str(exc)
         if len(parts) < 3 or (proxy and "ssl_proxy" not in parts):
             continue
-        if len(lists) < len(MATCH_LISTS):
+        before = _text(item.get("place_before", "")).strip()
+        if before:
+            try:
+                parts["place_before"] = _check_place_before(
+                    before, parts.get("security_policy")
+                )
+            except ValueError as exc:
+                errors[f"{where}.place_before"] = str(exc)
+        if len(lists) < len(MATCH_LISTS) or (before and "place_before" not in parts):
             continue
         binding = SecurityBinding(**parts, **lists)
         if binding.key in seen:
@@ -403,6 +415,13 @@ def _build_bindings(raw: Any, errors: dict[str, str]) -> tuple[SecurityBinding, 
         seen.add(binding.key)
         result.append(binding)
     return tuple(result)
+
+
+def _check_place_before(value: str, own_name: str | None) -> str:
+    name = check_junos_name(value, "security policy to place it before")
+    if name == own_name:
+        raise ValueError("A security policy cannot be placed before itself.")
+    return name
 
 
 def _text(value: Any) -> str:
@@ -693,7 +712,7 @@ def _write_bindings(
         db.execute(
             "INSERT INTO device_bindings (device_id, position, from_zone, to_zone, "
             "security_policy, ssl_proxy, source_addresses, destination_addresses, "
-            "applications) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "applications, place_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 device_id,
                 position,
@@ -702,6 +721,7 @@ def _write_bindings(
                 b.security_policy,
                 b.ssl_proxy,
                 *(" ".join(getattr(b, key)) for key in MATCH_LISTS),
+                b.place_before,
             ],
         )
 
@@ -715,6 +735,7 @@ def _binding_from_row(row: dict[str, Any]) -> SecurityBinding:
         security_policy=row["security_policy"],
         ssl_proxy=row.get("ssl_proxy") or "",
         **{key: tuple((row.get(key) or "").split()) for key in MATCH_LISTS},
+        place_before=row.get("place_before") or "",
     )
 
 

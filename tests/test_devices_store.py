@@ -240,3 +240,16 @@ def test_bindings_saved_before_match_lists_were_kept_take_the_defaults(data_dir)
     expected = (SecurityBinding("trust", "untrust", "mail"),)
     assert stored.device.bindings == expected
     assert stored.sync_state.bindings == expected
+
+
+def test_a_binding_may_name_the_policy_a_new_one_goes_before(db):
+    binding = {"from_zone": "trust", "to_zone": "untrust", "security_policy": "mail"}
+    stored = devices.create_device(
+        db, _device(bindings=[{**binding, "place_before": " deny-all "}])
+    )
+    assert stored.device.bindings[0].place_before == "deny-all"
+    assert stored.device.bindings[0].to_dict()["place_before"] == "deny-all"
+    for bad, words in (("mail", "before itself"), ("deny all", "may hold only")):
+        with pytest.raises(store.ValidationError) as caught:
+            _device(bindings=[{**binding, "place_before": bad}])
+        assert words in caught.value.errors["bindings[0].place_before"]
