@@ -29,20 +29,25 @@ applications           no      order of ``bindings``, separated by ``;``.
                                the ``junos-imap`` and ``junos-imaps``
                                applications. A blank cell leaves every
                                binding at the default.
+place_before           no      one entry per binding, likewise: the
+                               security policy of the same zone pair that
+                               a sync creating the binding's policy puts
+                               it before; blank for the end of the list
 =====================  ======  ==========================================
 
-The three match columns (``source_addresses``, ``destination_addresses``,
-``applications``) go with the ``bindings`` column: a file that has one of
-them without ``bindings`` is refused. For example, two bindings of which the
-second matches any application::
+The columns holding one entry per binding (``source_addresses``,
+``destination_addresses``, ``applications``, ``place_before``) go with the
+``bindings`` column: a file that has one of them without ``bindings`` is
+refused. For example, two bindings of which the second matches any
+application and is created before the policy ``deny-all``::
 
-    bindings,applications
-    trust>untrust:imap-scan; dmz>untrust:imap-dmz,; any
+    bindings,applications,place_before
+    trust>untrust:imap-scan; dmz>untrust:imap-dmz,; any,; deny-all
 
 Passwords never appear in the file: a ``password`` column is refused.
 Blank lines are skipped. A row whose name matches an existing device updates
 it, and an optional column the file lacks leaves that setting as it is (a
-match column the file lacks keeps the match list of each binding that the
+per-binding column the file lacks keeps the entry of each binding that the
 device already has under the same zones and name); the other rows add
 devices. Importing is all or nothing: one bad row and nothing is stored, and
 every bad row is reported with its line number.
@@ -70,13 +75,15 @@ from .errors import DuplicateName, InvalidImport, NotFound
 from .model import ValidationError
 
 REQUIRED_COLUMNS = ("name", "host", "port", "user", "policy")
-MATCH_LABELS = {
+BINDING_COLUMN_LABELS = {
     "source_addresses": "Source addresses",
     "destination_addresses": "Destination addresses",
     "applications": "Applications",
+    "place_before": "Place before",
 }
-MATCH_COLUMNS = tuple(MATCH_LISTS)
-OPTIONAL_COLUMNS = ("auth", "key_file", "bindings", *MATCH_COLUMNS)
+# columns holding one entry for each binding of the bindings column
+BINDING_COLUMNS = (*MATCH_LISTS, "place_before")
+OPTIONAL_COLUMNS = ("auth", "key_file", "bindings", *BINDING_COLUMNS)
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_FILE_BYTES = 5_000_000
 MAX_ROWS = 10_000
@@ -152,9 +159,10 @@ def format_bindings(bindings: tuple[SecurityBinding, ...]) -> str:
     return "; ".join(entries)
 
 
-def parse_match_lists(text: str, count: int) -> list[str]:
-    """Split a match column's cell into one entry per binding; not yet
-    validated. A blank cell gives every binding the default.
+def parse_binding_column(text: str, count: int) -> list[str]:
+    """Split the cell of a column in :data:`BINDING_COLUMNS` into one entry
+    per binding; not yet validated. A blank cell gives every binding the
+    default.
 
     :param count: how many bindings the row has.
     :raises ValueError: when the cell has another number of entries.
@@ -177,9 +185,10 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def format_match_lists(bindings: tuple[SecurityBinding, ...], key: str) -> str:
-    """A match column's cell for a device's bindings; blank when all default."""
-    entries = [" ".join(getattr(b, key)) for b in bindings]
+def format_binding_column(bindings: tuple[SecurityBinding, ...], key: str) -> str:
+    """The cell of a column in :data:`BINDING_COLUMNS` for a device's
+    bindings; blank when every binding has the default."""
+    entries = [b.to_dict()[key] for b in bindings]
     return "; ".join(entries).rstrip() if any(entries) else ""
 
 
@@ -275,7 +284,7 @@ def export_inventory(devices: list[StoredDevice]) -> str:
                 d.auth,
                 d.key_file,
                 format_bindings(d.bindings),
-                *(format_match_lists(d.bindings, key) for key in MATCH_COLUMNS),
+                *(format_binding_column(d.bindings, key) for key in BINDING_COLUMNS),
             ]
         )
     return out.getvalue()
@@ -321,7 +330,7 @@ def _check_header(header: list[str]) -> dict[str, int]:
             )
     for name in sorted({n for n in names if names.count(n) > 1 and n}):
         problems.append(RowProblem(1, f"The column {name!r} appears twice."))
-    alone = [c for c in MATCH_COLUMNS if c in names and "bindings" not in names]
+    alone = [c for c in BINDING_COLUMNS if c in names and "bindings" not in names]
     if alone:
         problems.append(
             RowProblem(
@@ -374,14 +383,14 @@ def _read_row(
         raise ValueError(f"Bindings: {exc}") from None
     current = existing.get(data["name"].lower())
     kept = {b.key: b.to_dict() for b in current.bindings} if current else {}
-    for key in MATCH_COLUMNS:
+    for key in BINDING_COLUMNS:
         if key in columns:
             try:
-                entries = parse_match_lists(cell(key), len(data["bindings"]))
+                entries = parse_binding_column(cell(key), len(data["bindings"]))
             except ValueError as exc:
-                raise ValueError(f"{MATCH_LABELS[key]}: {exc}") from None
+                raise ValueError(f"{BINDING_COLUMN_LABELS[key]}: {exc}") from None
         else:
-            entries = [_kept_match(kept, b, key) for b in data["bindings"]]
+            entries = [_kept_entry(kept, b, key) for b in data["bindings"]]
         for binding, entry in zip(data["bindings"], entries, strict=True):
             binding[key] = entry
     if current is not None:
@@ -399,7 +408,7 @@ def _read_row(
         raise ValueError(_describe(exc)) from None
 
 
-def _kept_match(
+def _kept_entry(
     kept: dict[tuple[str, str, str], dict[str, str]], binding: dict[str, str], key: str
 ) -> str:
     # the device's own binding of the same zones and name, as it was before

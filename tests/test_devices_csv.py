@@ -151,7 +151,7 @@ def test_match_lists_are_read_per_binding_and_written_back(db, branch):
     ] == [(("lan-nets",), (), ("any",)), ((), ("mail-1", "mail-2"), ())]
     exported = inventory.export_inventory(devices.list_devices(db))
     assert exported.splitlines()[1].endswith(
-        "trust>untrust:mail; dmz>untrust:dmz,lan-nets;,; mail-1 mail-2,any;"
+        "trust>untrust:mail; dmz>untrust:dmz,lan-nets;,; mail-1 mail-2,any;,"
     )
     inventory.import_inventory(db, exported)
     assert devices.get_device_by_name(db, "srx-paris").device == paris
@@ -211,3 +211,24 @@ def test_a_match_column_needs_the_bindings_column(db, branch):
     with pytest.raises(InvalidInventory) as caught:
         inventory.import_inventory(db, text)
     assert "applications need the bindings column" in caught.value.problems[0].message
+
+
+def test_place_before_is_read_per_binding_and_kept_without_its_column(db, branch):
+    text = (
+        "name,host,port,user,policy,bindings,place_before\n"
+        "srx-paris,192.0.2.1,,netconf,branch,trust>untrust:mail; dmz>untrust:dmz,"
+        "deny-all;\n"
+    )
+    inventory.import_inventory(db, text)
+    paris = devices.get_device_by_name(db, "srx-paris").device
+    assert [b.place_before for b in paris.bindings] == ["deny-all", ""]
+    exported = inventory.export_inventory(devices.list_devices(db))
+    assert exported.splitlines()[1].endswith(",deny-all;")
+
+    inventory.import_inventory(
+        db,
+        "name,host,port,user,policy,bindings\n"
+        "srx-paris,192.0.2.1,,netconf,branch,trust>untrust:mail\n",
+    )
+    again = devices.get_device_by_name(db, "srx-paris").device
+    assert [b.place_before for b in again.bindings] == ["deny-all"]

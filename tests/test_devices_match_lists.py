@@ -215,3 +215,33 @@ def test_an_imported_match_is_kept_by_the_next_sync(db, kept, fakesrx):
             "application": ["any"],
         }
     )
+
+
+def test_the_form_saves_where_a_new_security_policy_goes(client, creds):
+    token = csrf_token(client, "/devices/new")
+    device_id = add_device(client, token, NOWHERE, b0_place_before="deny-all")
+
+    binding = stored_device(client.application, device_id).device.bindings[0]
+    assert binding.place_before == "deny-all"
+    page = text(client.get(f"/devices/{device_id}/edit"))
+    assert 'value="deny-all"' in input_tag(page, "b0-place_before")
+    assert "created before policy deny-all" in text(client.get(f"/devices/{device_id}"))
+
+
+def test_a_placed_binding_is_created_there_and_keeps_its_place_on_import(
+    db, kept, fakesrx
+):
+    srx = fakesrx()
+    stored = add_simulated(db, srx, place_before="allow-outbound")
+
+    assert sync(db, kept, stored.id).outcome is Outcome.SYNCED
+    running = srx.device.running_config()
+    names = running.xpath(
+        "security/policies/policy[from-zone-name='trust'][to-zone-name='untrust']"
+        "/policy/name/text()"
+    )
+    assert names[:2] == ["imap-scan", "allow-outbound"]
+    found = actions.import_device_version(db, inv.get_device(db, stored.id), kept)
+    assert not found.bindings_changed
+    binding = inv.get_device(db, stored.id).device.bindings[0]
+    assert binding.place_before == "allow-outbound"

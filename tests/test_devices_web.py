@@ -422,7 +422,7 @@ def test_csv_import_export_through_the_pages(client, token):
     assert response.status_code == 302
     exported = text(client.get("/devices/export.csv"))
     assert exported.splitlines()[1] == (
-        "srx-1,192.0.2.1,830,admin,imap-policy,password,,trust>untrust:mail,,,"
+        "srx-1,192.0.2.1,830,admin,imap-policy,password,,trust>untrust:mail,,,,"
     )
 
 

@@ -68,6 +68,7 @@ BINDING_FIELDS = (
     "security_policy",
     "ssl_proxy",
     *inv.MATCH_LISTS,
+    "place_before",
 )
 
 
