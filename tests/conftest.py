@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from keyring.backends import fail
 
 import store
+from store.credentials import CredentialStore
 from webui import create_app
+from webui.devices import CREDENTIALS
+
+from .webui_support import csrf_token
 
 # the simulated SRX devices: the ``fakesrx`` fixture
 pytest_plugins = ["tests.fakesrx.pytest_plugin"]
@@ -51,3 +56,17 @@ def client(app):
 def anonymous_client(app):
     """A test client that never got the launch secret."""
     return app.test_client()
+
+
+@pytest.fixture
+def creds(app) -> CredentialStore:
+    """No keyring on this computer: the passwords a test types stay in memory."""
+    kept = CredentialStore(fail.Keyring())
+    app.extensions[CREDENTIALS] = kept
+    return kept
+
+
+@pytest.fixture
+def token(client) -> str:
+    """A CSRF token for the window's forms."""
+    return csrf_token(client, "/devices/new")

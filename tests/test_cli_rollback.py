@@ -73,20 +73,7 @@ def test_rollback_trusts_and_pins_a_first_key_when_told(
 def test_rollback_refuses_a_changed_key_even_when_told_to_accept_new_ones(
     tmp_path, home, data_dir, fakesrx
 ):
-    (srx,) = fakesrx.many(1)
-    _import(tmp_path, home, data_dir, [srx])
-    srx.commit_external_change(THRESHOLD_9)
-    first = run_app(
-        home,
-        data_dir,
-        "rollback",
-        "--device",
-        "srx-1",
-        "1",
-        "--preview",
-        "--accept-new-host-keys",
-    )
-    assert first.returncode == 0, first.stdout + first.stderr
+    srx = _changed_and_pinned(tmp_path, home, data_dir, fakesrx)
     before = etree.tostring(srx.running_config())
     history = len(srx.device.commit_history)
     srx.faults.wrong_host_key = True
@@ -106,20 +93,7 @@ def test_rollback_refuses_a_changed_key_even_when_told_to_accept_new_ones(
 def test_a_failed_history_read_is_audited_as_the_rollback(
     tmp_path, home, data_dir, fakesrx
 ):
-    (srx,) = fakesrx.many(1)
-    _import(tmp_path, home, data_dir, [srx])
-    srx.commit_external_change(THRESHOLD_9)
-    pinned = run_app(
-        home,
-        data_dir,
-        "rollback",
-        "--device",
-        "srx-1",
-        "1",
-        "--preview",
-        "--accept-new-host-keys",
-    )
-    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+    srx = _changed_and_pinned(tmp_path, home, data_dir, fakesrx)
     srx.faults.drop_at_rpc = "get-commit-information"
 
     result = run_app(home, data_dir, "rollback", "--device", "srx-1", "1")
@@ -169,3 +143,23 @@ def test_a_failed_history_read_is_recorded_scrubbed(db, fakesrx):
         "job-1",
     )
     assert inv.get_device(db, stored.id).host_key is None
+
+
+def _changed_and_pinned(tmp_path, home, data_dir, fakesrx):
+    """One device in the inventory, changed by someone else since, its host
+    key pinned by a rollback preview."""
+    (srx,) = fakesrx.many(1)
+    _import(tmp_path, home, data_dir, [srx])
+    srx.commit_external_change(THRESHOLD_9)
+    preview = run_app(
+        home,
+        data_dir,
+        "rollback",
+        "--device",
+        "srx-1",
+        "1",
+        "--preview",
+        "--accept-new-host-keys",
+    )
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    return srx

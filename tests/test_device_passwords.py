@@ -5,32 +5,17 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from keyring.backends import fail
 
 import store
 from store import audit
 from store import devices as inv
-from store.credentials import CredentialStore
-from webui.devices import CREDENTIALS
 
 from .devices_support import add_device, run_app
-from .webui_support import csrf_token, open_store, text
+from .webui_support import open_store, text
 
 SHORT = "Qz7#k"
 REFUSED = "Junos passwords have at least 6 characters."
 SRX = SimpleNamespace(host="192.0.2.1", port=830)
-
-
-@pytest.fixture
-def creds(app) -> CredentialStore:
-    store_ = CredentialStore(fail.Keyring())
-    app.extensions[CREDENTIALS] = store_
-    return store_
-
-
-@pytest.fixture
-def token(client) -> str:
-    return csrf_token(client, "/devices/new")
 
 
 def _form(token: str, **changes: str) -> dict[str, str]:

@@ -6,26 +6,15 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from keyring.backends import fail
 
 from store import devices as inv
-from store.credentials import CredentialStore
 from webui import devices as device_pages
-from webui.devices import CREDENTIALS
 
 from .devices_support import PASSWORD, add_device, delete_elsewhere
 from .webui_support import csrf_token, input_tag, open_store, text
 
 NOWHERE = SimpleNamespace(host="192.0.2.1", port=830)
 TYPED_PASSWORD = "typed-again-secret"
-
-
-@pytest.fixture
-def creds(app) -> CredentialStore:
-    """No keyring on this computer: passwords stay in memory."""
-    store_ = CredentialStore(fail.Keyring())
-    app.extensions[CREDENTIALS] = store_
-    return store_
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from deviceio.sync import Outcome, SyncOptions
 from fleet import actions
 from store import devices as inv
 from store.credentials import CredentialStore
-from webui.devices import CREDENTIALS
 
 from .devices_support import PASSWORD, add_device
 from .webui_support import csrf_token, input_tag, open_store, text
@@ -24,14 +23,6 @@ MATCHED = {
     "b0_applications": "any",
 }
 NOWHERE = SimpleNamespace(host="192.0.2.1", port=830)
-
-
-@pytest.fixture
-def creds(app) -> CredentialStore:
-    """No keyring on this computer: passwords stay in memory."""
-    store_ = CredentialStore(fail.Keyring())
-    app.extensions[CREDENTIALS] = store_
-    return store_
 
 
 def stored_device(app, device_id: int) -> inv.StoredDevice:

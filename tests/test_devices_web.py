@@ -10,7 +10,6 @@ from types import SimpleNamespace
 import lxml.html
 import paramiko
 import pytest
-from keyring.backends import fail
 
 import store
 from store import audit
@@ -28,20 +27,7 @@ from .devices_support import (
     trust_from_job_page,
     wait_job,
 )
-from .webui_support import csrf_token, open_store, text
-
-
-@pytest.fixture
-def creds(app) -> CredentialStore:
-    """No keyring on this computer: passwords stay in memory."""
-    store_ = CredentialStore(fail.Keyring())
-    app.extensions[CREDENTIALS] = store_
-    return store_
-
-
-@pytest.fixture
-def token(client) -> str:
-    return csrf_token(client, "/devices/new")
+from .webui_support import open_store, text
 
 
 def preview_and_sync(client, token, ids, **confirm) -> tuple[str, dict]:

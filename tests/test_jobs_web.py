@@ -8,11 +8,9 @@ from types import SimpleNamespace
 
 import lxml.html
 import pytest
-from keyring.backends import fail
 
-from store.credentials import CredentialStore
 from webui import jobs as jobs_module
-from webui.devices import CREDENTIALS, JOBS
+from webui.devices import JOBS
 from webui.jobs import DeviceProgress, Job, JobFailed, JobRegistry
 
 from .devices_support import (
@@ -23,22 +21,9 @@ from .devices_support import (
     trust_from_job_page,
     wait_job,
 )
-from .webui_support import csrf_token, text
+from .webui_support import text
 
 NOWHERE = SimpleNamespace(host="192.0.2.1", port=830)
-
-
-@pytest.fixture
-def creds(app) -> CredentialStore:
-    """No keyring on this computer: passwords stay in memory."""
-    store_ = CredentialStore(fail.Keyring())
-    app.extensions[CREDENTIALS] = store_
-    return store_
-
-
-@pytest.fixture
-def token(client) -> str:
-    return csrf_token(client, "/devices/new")
 
 
 @contextmanager

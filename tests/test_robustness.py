@@ -29,7 +29,7 @@ from store import devices as inv
 from store.credentials import CredentialStore
 from store.model import Policy
 from webui import create_app
-from webui.devices import CREDENTIALS, jobs
+from webui.devices import jobs
 
 from .desktop_support import ROOT
 from .webui_support import csrf_token, editor_form, open_store, text
@@ -119,14 +119,6 @@ def _routes() -> list:
 
 
 ROUTES = _routes()
-
-
-@pytest.fixture
-def creds(app) -> CredentialStore:
-    """No keyring: any password a test types stays in this test's memory."""
-    kept = CredentialStore(fail.Keyring())
-    app.extensions[CREDENTIALS] = kept
-    return kept
 
 
 @pytest.fixture(autouse=True)

@@ -72,6 +72,13 @@ def test_editor_shows_labels_limits_and_groups(client):
     assert 'maxlength="4000"' in page
     assert "Up to 4,000 characters." in page
     assert 'maxlength="200"' in page and 'maxlength="63"' in page
+    tree = lxml.html.fromstring(page)
+    current = tree.xpath('string(//nav[@class="tabs"]/a[@aria-current="page"])')
+    assert current.strip() == "Settings"
+    new = lxml.html.fromstring(text(client.get("/policies/new")))
+    assert new.xpath('string(//nav[@class="breadcrumb"]/span[last()])') == (
+        "New policy"
+    )
 
 
 def test_save_writes_one_revision_with_its_note(client, app):
