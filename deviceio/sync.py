@@ -390,6 +390,12 @@ def check_drift(
 
     ``DRIFTED`` with the difference as ``diff`` (``last_synced`` to device),
     or ``NO_CHANGE``. ``managed_config`` is what the device holds now.
+
+    With a ``target.pending_comment``, the earlier sync is looked up first
+    (``pending_outcome``): once confirmed (``SYNCED``), what the device holds
+    is that sync's result and the outcome is ``NO_CHANGE``; while the device
+    still waits for its confirmation the outcome is ``UNKNOWN``; rolled back
+    or never committed, the device is compared with ``last_synced``.
     """
     from . import workflow
 

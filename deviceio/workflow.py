@@ -1105,8 +1105,10 @@ def check_drift(
     def body(job: DeviceJob) -> None:
         assert job.driver is not None
         keys = _managed_keys(target)
+        pending = ""
         if target.pending_comment:
             job._resolve_pending()
+            pending = job.result.steps[-1].message
         device = job._run(
             Step.DRIFT,
             "Reading the managed configuration",
@@ -1114,6 +1116,15 @@ def check_drift(
             "Read",
         )
         job.result.managed_config = managed.to_xml_text(device)
+        if job.result.pending_outcome is Outcome.UNKNOWN:
+            # the device rolls that commit back by itself unless it is
+            # confirmed: neither it nor the last sync is the baseline yet
+            job.result.outcome = Outcome.UNKNOWN
+            job.result.error = pending
+            return
+        if job.result.pending_outcome is Outcome.SYNCED:
+            # what the device holds is what the earlier sync left there
+            return
         if target.last_synced is None:
             return
         baseline = managed.extract(target.last_synced)

@@ -44,6 +44,9 @@ from .targets import (
 log = logging.getLogger(__name__)
 
 IN_SYNC = (Outcome.SYNCED, Outcome.NO_CHANGE)
+NEVER_SYNCED = (
+    "IMAP Desk has not synced this device yet, so there is nothing to compare it with."
+)
 HOSTKEY_OUTCOMES = (Outcome.HOSTKEY_UNKNOWN, Outcome.HOSTKEY_CHANGED)
 
 EventCallback = Callable[[StepEvent], None]
@@ -124,7 +127,9 @@ def check_drift_all(
 ) -> list[DeviceResult]:
     """Compare each device with what was last synced to it; record each check.
 
-    A device never synced is reported ``NO_CHANGE`` with an error saying so.
+    A device never synced is reported ``NO_CHANGE`` with an error saying so,
+    unless a sync of unknown outcome is pending: the device is then asked
+    what became of it, and that is recorded (see :func:`_settle_pending`).
     With ``accept_new_host_key`` a device without a pinned key has the key
     it presents pinned; a key other than the pinned one is still refused.
     """
@@ -134,13 +139,8 @@ def check_drift_all(
     def check(target: DeviceTarget) -> DeviceResult:
         if cancel is not None and cancel.is_set():
             return DeviceResult(target.name, Outcome.CANCELLED)
-        if target.last_synced is None:
-            return DeviceResult(
-                target.name,
-                Outcome.NO_CHANGE,
-                error="IMAP Desk has not synced this device yet, so there is "
-                "nothing to compare it with.",
-            )
+        if target.last_synced is None and not target.pending_comment:
+            return DeviceResult(target.name, Outcome.NO_CHANGE, error=NEVER_SYNCED)
         _emit(on_event, target.name, devsync.Step.DRIFT, "started")
         try:
             result = devsync.check_drift(
@@ -148,6 +148,10 @@ def check_drift_all(
             )
         except DeviceError as exc:
             result = DeviceResult(target.name, Outcome.FAILED, error=str(exc))
+        settled = result.pending_outcome is Outcome.SYNCED
+        if target.last_synced is None and not settled and not result.error:
+            # the earlier sync left nothing: still nothing to compare with
+            result.error = NEVER_SYNCED
         status = "failed" if result.outcome is Outcome.FAILED else "ok"
         _emit(on_event, target.name, devsync.Step.DRIFT, status)
         return result
@@ -157,8 +161,13 @@ def check_drift_all(
     for stored, target, result in zip(devices, targets, results, strict=True):
         _clean(result, creds, stored)
         _pin_first_key(db, stored, result, accept_new_host_key, context)
+        revision = None
+        if result.pending_outcome is not None:
+            target, revision = _settle_pending(db, stored, target, result)
         if result.outcome is not Outcome.CANCELLED:
-            _audit(db, "check-drift", stored, target, result, started, context)
+            _audit(
+                db, "check-drift", stored, target, result, started, context, revision
+            )
     return results
 
 
@@ -252,17 +261,30 @@ def resolve_pending(
     started = now()
     result = devsync.check_pending(target)
     _clean(result, creds, stored)
-    if result.outcome is not Outcome.UNKNOWN and stored.pending_comment:
+    target, revision = _settle_pending(db, stored, target, result)
+    _audit(db, "check-pending", stored, target, result, started, context, revision)
+    return result
+
+
+def _settle_pending(
+    db: Database, stored: StoredDevice, target: DeviceTarget, result: DeviceResult
+) -> tuple[DeviceTarget, int | None]:
+    """Record what became of the device's earlier sync of unknown outcome.
+
+    Once it is known, the device no longer waits for it; once confirmed, what
+    the device holds is remembered as synced, under the revision that sync
+    carried. Returns the target labelled with that revision, and its id.
+    """
+    if result.pending_outcome not in (None, Outcome.UNKNOWN) and stored.pending_comment:
         inventory.set_pending_comment(db, stored.id, "")
     # the pending commit carried the revision current then, not the one now
     revision = stored.pending_revision_id
     if revision is not None:
         label = saved_revision_label(store.get_revision(db, revision))
         target = dataclasses.replace(target, revision_label=label)
-    if result.outcome is Outcome.SYNCED:
+    if result.pending_outcome is Outcome.SYNCED and target.policies:
         _remember_sync(db, stored, target, result, revision)
-    _audit(db, "check-pending", stored, target, result, started, context, revision)
-    return result
+    return target, revision
 
 
 def read_host_key(stored: StoredDevice) -> tuple[str, str]:

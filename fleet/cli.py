@@ -350,6 +350,9 @@ def cmd_drift(args: argparse.Namespace, open_store: OpenStore) -> int:
         if result.outcome is Outcome.DRIFTED:
             print(f"{result.device}: drifted: {result.error}")
             _print_diff(result.diff)
+        elif result.outcome is Outcome.UNKNOWN:
+            # an earlier sync still waits for its confirmation on the device
+            print(f"{result.device}: not checked: {result.error}")
         elif result.outcome is not Outcome.NO_CHANGE:
             print(f"{result.device}: failed: {result.error or result.outcome}")
         elif result.error:

@@ -128,3 +128,84 @@ def test_a_later_check_records_the_revision_that_was_pending(db, fakesrx, creds)
     assert (again.pending_comment, again.pending_revision_id) == ("", None)
     assert again.sync_state.revision_id == sent.revision_id
     assert again.sync_state.revision_label == "imap-policy r1"
+
+
+def _confirmed_but_unanswered(db, srx, creds) -> inv.StoredDevice:
+    """A sync whose confirmation reached the device, its answer never back."""
+    stored = _device(db, srx)
+
+    def confirm_then_drop(event):
+        if event.step == Step.CONFIRM and event.status == "started":
+            srx.faults.drop_after_apply = True
+            srx.faults.drop_at_rpc = "commit-configuration"
+
+    options = SyncOptions(timeout=2, connect_timeout=5)
+    [unknown] = actions.sync_devices(
+        db, [stored], options, creds, on_event=confirm_then_drop
+    )
+    assert unknown.outcome is Outcome.UNKNOWN, unknown.error
+    srx.faults.clear()
+    return inv.get_device(db, stored.id)
+
+
+def test_a_drift_check_settles_a_confirmed_earlier_sync(db, fakesrx, creds):
+    srx = fakesrx(minute_seconds=2)
+    stored = _confirmed_but_unanswered(db, srx, creds)
+    sent = store.get_policy(db, 1)
+
+    [result] = actions.check_drift_all(db, [stored], creds)
+
+    assert result.outcome is Outcome.NO_CHANGE, result.error
+    assert result.pending_outcome is Outcome.SYNCED
+    again = inv.get_device(db, stored.id)
+    assert (again.pending_comment, again.pending_revision_id) == ("", None)
+    assert again.sync_state.revision_id == sent.revision_id
+    (entry,) = audit.list_entries(db, action="check-drift")
+    assert entry.revision_id == sent.revision_id
+    # the settled state is the baseline of the next check
+    [later] = actions.check_drift_all(db, [again], creds)
+    assert (later.outcome, later.pending_outcome) == (Outcome.NO_CHANGE, None)
+
+
+def test_a_drift_check_waits_for_an_unconfirmed_earlier_sync(db, fakesrx, creds):
+    srx = fakesrx(minute_seconds=2)
+    stored = _unknown_sync(db, srx, creds, minutes=5)
+
+    [result] = actions.check_drift_all(db, [stored], creds)
+
+    assert result.outcome is Outcome.UNKNOWN
+    assert "not confirmed yet" in result.error
+    assert inv.get_device(db, stored.id).pending_comment == stored.pending_comment
+
+
+def test_a_drift_check_after_a_roll_back_compares_with_the_last_sync(
+    db, fakesrx, creds
+):
+    srx = fakesrx(minute_seconds=0.25)
+    stored = _device(db, srx)
+    [first] = actions.sync_devices(db, [stored], SyncOptions(), creds)
+    assert first.outcome is Outcome.SYNCED, first.error
+    policy = store.get_policy(db, 1)
+    store.save_policy(
+        db, policy.id, dataclasses.replace(policy.policy, subject="Held"), "second"
+    )
+    stored = inv.get_device(db, stored.id)
+    options = SyncOptions(confirm_minutes=4, timeout=2, connect_timeout=5)
+    [unknown] = actions.sync_devices(
+        db, [stored], options, creds, on_event=_lose_connection_at_confirm(srx)
+    )
+    assert unknown.outcome is Outcome.UNKNOWN, unknown.error
+    srx.faults.clear()
+    deadline = time.monotonic() + 20
+    while srx.confirm_pending:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    stored = inv.get_device(db, stored.id)
+
+    [result] = actions.check_drift_all(db, [stored], creds)
+
+    assert result.pending_outcome is Outcome.ROLLED_BACK
+    assert result.outcome is Outcome.NO_CHANGE, result.error
+    again = inv.get_device(db, stored.id)
+    assert again.pending_comment == ""
+    assert again.sync_state.revision_label == "imap-policy r1"
