@@ -9,6 +9,8 @@ from types import SimpleNamespace
 import lxml.html
 import pytest
 
+import store
+from store import devices as inv
 from webui import jobs as jobs_module
 from webui.devices import JOBS
 from webui.jobs import DeviceProgress, Job, JobFailed, JobRegistry
@@ -288,3 +290,58 @@ def test_when_every_previewed_device_was_deleted_no_sync_starts(
     page = text(client.get(response.headers["Location"]))
     assert "srx-a no longer exists; it was not synced." in page
     assert not client.application.extensions[JOBS].get(preview_id).claimed
+
+
+@contextmanager
+def deleted_as_the_job_starts(app, *device_ids: int):
+    """Another window deletes devices after the click, before the work reads
+    them."""
+    real_start = threading.Thread.start
+
+    def start(thread):
+        if thread.name.startswith("job-"):
+            db = store.connect(app.config["DATABASE"])
+            try:
+                for device_id in device_ids:
+                    inv.delete_device(db, device_id)
+            finally:
+                db.close()
+        real_start(thread)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jobs_module.threading.Thread, "start", start)
+        yield
+
+
+def test_a_device_deleted_as_the_sync_starts_is_reported_not_synced(
+    app, client, token, creds, fakesrx
+):
+    preview_id = previewed(
+        client,
+        token,
+        [("srx-a", fakesrx(hostname="srx-a")), ("srx-b", fakesrx(hostname="srx-b"))],
+    )
+    form = {"csrf_token": token, "device": ["srx-a", "srx-b"], "confirm_minutes": "5"}
+
+    with deleted_as_the_job_starts(app, 2):
+        response = client.post(f"/sync/jobs/{preview_id}/sync", data=form)
+    job_id, state = wait_job(client, response)
+
+    assert outcomes(state) == {"srx-a": "synced", "srx-b": "cancelled"}
+    page = text(client.get(f"/sync/jobs/{job_id}"))
+    assert "srx-b was deleted in another window before the work reached it" in page
+
+
+def test_a_sync_whose_devices_were_all_deleted_gives_its_preview_back(
+    app, client, token, creds, fakesrx
+):
+    preview_id = previewed(client, token, [("srx-a", fakesrx(hostname="srx-a"))])
+    form = {"csrf_token": token, "device": ["srx-a"], "confirm_minutes": "5"}
+
+    with deleted_as_the_job_starts(app, 1):
+        response = client.post(f"/sync/jobs/{preview_id}/sync", data=form)
+    _, state = wait_job(client, response)
+
+    assert state["error"].startswith("Every device of this job was deleted")
+    preview = client.application.extensions[JOBS].get(preview_id)
+    assert preview.claimed == set()

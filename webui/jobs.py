@@ -220,7 +220,8 @@ class JobRegistry:
         """Run ``work(job)`` in a new thread; its return value is the results.
 
         :param claimed_from: the job whose results this one took for its
-            devices; they are given back when the thread cannot be started.
+            devices; they are given back when the work cannot start (the
+            thread is refused, or ``work`` raises :class:`JobFailed`).
         :returns: the job, already finished as failed when the computer
             refused a new thread.
         """
@@ -235,7 +236,10 @@ class JobRegistry:
             self._jobs[job.id] = job
             self._prune()
         thread = threading.Thread(
-            target=self._run, args=(job, work), name=f"job-{kind}", daemon=True
+            target=self._run,
+            args=(job, work, claimed_from),
+            name=f"job-{kind}",
+            daemon=True,
         )
         try:
             thread.start()
@@ -257,10 +261,18 @@ class JobRegistry:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def _run(self, job: Job, work: Callable[[Job], list[DeviceResult]]) -> None:
+    def _run(
+        self,
+        job: Job,
+        work: Callable[[Job], list[DeviceResult]],
+        claimed_from: Job | None,
+    ) -> None:
         try:
             results = work(job)
         except JobFailed as exc:
+            # nothing was done on the devices: their preview may serve again
+            if claimed_from is not None:
+                claimed_from.release(set(job.devices))
             job.finish(None, str(exc))
             return
         except Exception as exc:

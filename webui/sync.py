@@ -394,12 +394,25 @@ def _start_job(
     creds = credentials()
     db_path = current_app.config["DATABASE"]
     ids = [d.id for d in chosen]
+    names = [d.name for d in chosen]
 
     def work(job: Job) -> list[DeviceResult]:
+        from deviceio.sync import DeviceResult, Outcome
+
         db = store.connect(db_path)
         try:
-            fresh = [inv.get_device(db, i) for i in ids]
-            return action(
+            fresh, gone = [], []
+            for device_id, name in zip(ids, names, strict=True):
+                try:
+                    fresh.append(inv.get_device(db, device_id))
+                except store.NotFound:
+                    gone.append(name)
+            if not fresh:
+                raise JobFailed(
+                    "Every device of this job was deleted in another window "
+                    "before the work began; nothing was done."
+                )
+            results = action(
                 db,
                 fresh,
                 creds,
@@ -407,12 +420,20 @@ def _start_job(
                 cancel=job.cancel,
                 context=actions.Context("window", job.id),
             )
-        except (TargetError, store.NotFound) as exc:
+        except TargetError as exc:
             raise JobFailed(str(exc)) from None
         finally:
             db.close()
+        return results + [
+            DeviceResult(
+                name,
+                Outcome.CANCELLED,
+                error=f"{name} was deleted in another window before the work "
+                "reached it; nothing was done on it.",
+            )
+            for name in gone
+        ]
 
-    names = [d.name for d in chosen]
     return jobs().start(
         kind, title, names, work, {"ids": ids, **data}, claimed_from=claimed_from
     )
