@@ -110,3 +110,71 @@ def test_add_trust_preview_and_sync(server, browser, fakesrx):
     submit(page, page.get_by_role("link", name="This work in the audit log"))
     expect(page.get_by_role("cell", name="synced")).to_be_visible()
     assert not [p for p in problems if "Content Security Policy" in p], problems
+
+
+@pytest.mark.browser
+def test_ten_devices_from_never_contacted_to_synced(server, browser, fakesrx, tmp_path):
+    """The whole path for ten devices, each step in the window: import the
+    inventory, type the passwords, trust ten first keys, preview, sync; each
+    device then holds exactly the intended configuration, nothing else
+    changed, and no lock or candidate is left."""
+    from playwright.sync_api import expect
+
+    import store
+    from fleet.targets import build_target
+    from store import devices as inv
+
+    from .devices_support import write_inventory
+    from .sync_support import assert_clean, assert_exact
+
+    fleet = fakesrx.many(10)
+    for srx in fleet:
+        srx.faults.latency = 0.05
+    before = {srx.device.hostname: srx.running_config() for srx in fleet}
+    csv_file = write_inventory(tmp_path / "devices.csv", fleet)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server.launch_url)
+
+    submit(page, page.get_by_role("link", name="Devices"))
+    submit(page, page.get_by_role("link", name="Import CSV…"))
+    page.get_by_label("CSV file").set_input_files(str(csv_file))
+    submit(page, page.get_by_role("button", name="Import"))
+    for srx in fleet:
+        link = page.get_by_role("link", name=srx.device.hostname, exact=True)
+        expect(link).to_be_visible()
+
+    submit(page, page.get_by_role("link", name="Sync", exact=True))
+    page.get_by_role("checkbox", name="Choose every device").check()
+    submit(page, page.get_by_role("button", name="Preview"))
+    expect(page.get_by_role("heading", name="Device passwords")).to_be_visible()
+    for field in page.locator("input[type=password]").all():
+        field.fill(PASSWORD)
+    submit(page, page.get_by_role("button", name="Continue"))
+    for srx in fleet:
+        expect(page.get_by_text(srx.fingerprint, exact=True)).to_be_visible(
+            timeout=30_000
+        )
+    submit(page, page.get_by_role("button", name="Trust the ticked keys"))
+
+    submit(page, page.get_by_role("button", name="Preview"))
+    expect(page.get_by_role("heading", name="Confirm the sync")).to_be_visible(
+        timeout=60_000
+    )
+    submit(page, page.get_by_role("button", name="Sync", exact=True))
+    expect(page.locator(".outcome-synced")).to_have_count(10, timeout=60_000)
+    expect(page.locator("#job-progress")).to_have_attribute("value", "100")
+
+    connection = store.connect(server.app.config["DATABASE"])
+    try:
+        for srx in fleet:
+            name = srx.device.hostname
+            stored = inv.get_device_by_name(connection, name)
+            assert stored.host_key.fingerprint == srx.fingerprint
+            assert stored.sync_state is not None
+            memory = CredentialStore(fail.Keyring())
+            memory.remember(name, PASSWORD)
+            target = build_target(connection, stored, memory)
+            assert_exact(srx, target, before[name])
+            assert_clean(srx)
+    finally:
+        connection.close()
