@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import socket
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -550,11 +551,19 @@ class JunosDriver:
 
     def _agent_refused(self) -> AuthenticationFailed:
         device, user = self.name, self.target.user
-        if not os.environ.get("SSH_AUTH_SOCK"):
+        # on Windows paramiko finds Pageant or the OpenSSH agent pipe by itself
+        if sys.platform != "win32" and not os.environ.get("SSH_AUTH_SOCK"):
             return AuthenticationFailed(
                 f"{device} is set to log in with the SSH agent, but no agent is "
                 "running for IMAP Desk (SSH_AUTH_SOCK is not set). Start IMAP "
                 "Desk from a session with an agent that holds the key.",
+                device=device,
+            )
+        if _agent_key_count() == 0:
+            return AuthenticationFailed(
+                f"{device} is set to log in with the SSH agent, but the agent "
+                "holds no keys or could not be reached. Start the agent, add "
+                "the key the device knows to it, and try again.",
                 device=device,
             )
         return AuthenticationFailed(
@@ -685,6 +694,20 @@ def _auth_with_agent(transport: paramiko.Transport, user: str) -> bool:
                 continue
             return True
         return False
+    finally:
+        agent.close()
+
+
+def _agent_key_count() -> int:
+    """How many keys the SSH agent offers; 0 when it cannot be reached."""
+    import paramiko
+
+    try:
+        agent = paramiko.Agent()
+    except (paramiko.SSHException, OSError):
+        return 0
+    try:
+        return len(agent.get_keys())
     finally:
         agent.close()
 

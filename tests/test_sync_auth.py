@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from deviceio import sync
+from deviceio import driver, sync
 from deviceio.sync import Credentials, Outcome, Step, SyncOptions
 from tests.sync_support import (
     assert_clean,
@@ -205,3 +205,49 @@ def test_agent_login_without_an_agent_is_explained(fakesrx, monkeypatch):
 
     assert result.outcome == Outcome.FAILED
     assert "no agent is running for IMAP Desk" in result.error
+
+
+def agent_refusal(monkeypatch, platform: str, keys: int) -> str:
+    """What an agent login refused on ``platform`` is explained with."""
+    monkeypatch.setattr(driver.sys, "platform", platform)
+    monkeypatch.setattr(driver, "_agent_key_count", lambda: keys)
+    target = sync.DeviceTarget(
+        "srx-a", "192.0.2.1", "admin", Credentials(use_agent=True)
+    )
+    return str(driver.JunosDriver(target)._agent_refused())
+
+
+def test_an_unset_agent_socket_is_named_only_off_windows(monkeypatch):
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+
+    posix = agent_refusal(monkeypatch, "linux", keys=0)
+    windows = agent_refusal(monkeypatch, "win32", keys=0)
+
+    assert "SSH_AUTH_SOCK is not set" in posix
+    assert "SSH_AUTH_SOCK" not in windows
+    assert "the agent holds no keys or could not be reached" in windows
+
+
+def test_an_agent_without_keys_is_told_apart_from_a_refusal(monkeypatch):
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/tmp/agent.sock")
+
+    empty = agent_refusal(monkeypatch, "linux", keys=0)
+    refused = agent_refusal(monkeypatch, "linux", keys=2)
+
+    assert "the agent holds no keys or could not be reached" in empty
+    assert "refused the login of admin with every key" in refused
+
+
+def test_pageant_holding_keys_is_not_taken_for_a_missing_agent(monkeypatch):
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+
+    refused = agent_refusal(monkeypatch, "win32", keys=1)
+
+    assert "refused the login of admin with every key" in refused
+    assert "SSH_AUTH_SOCK" not in refused
+
+
+def test_an_unreachable_agent_counts_no_keys(monkeypatch):
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/nonexistent/agent.sock")
+
+    assert driver._agent_key_count() == 0
