@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 import store
 from deviceio.render import ANY, DEFAULT_APPLICATIONS, Binding
-from deviceio.sync import Credentials, DeviceTarget
+from deviceio.sync import Credentials, DeviceResult, DeviceTarget, Outcome
 from store.credentials import CredentialStore
 from store.devices import MATCH_LISTS, SecurityBinding, StoredDevice
 
@@ -33,6 +33,22 @@ def missing_passwords(
 ) -> list[StoredDevice]:
     """The devices that need a password that is not known."""
     return [d for d in devices if d.device.auth == "password" and not creds.has(d.name)]
+
+
+def deleted_before_reached(names: Iterable[str]) -> list[DeviceResult]:
+    """Results for devices deleted after a job was started, before it ran.
+
+    Nothing was done on them; each is reported cancelled.
+    """
+    return [
+        DeviceResult(
+            name,
+            Outcome.CANCELLED,
+            error=f"{name} was deleted in another window before the work "
+            "reached it; nothing was done on it.",
+        )
+        for name in names
+    ]
 
 
 def credentials_for(stored: StoredDevice, creds: CredentialStore) -> Credentials:

@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
@@ -467,6 +467,23 @@ def get_device_by_name(db: Database, name: str) -> StoredDevice:
     if not rows:
         raise NotFound(f"There is no device named {name!r}.")
     return _stored(db, rows[0])
+
+
+def existing_devices(
+    db: Database, ids: Iterable[int]
+) -> tuple[list[StoredDevice], list[int]]:
+    """The devices with these ids that still exist, and the ids that do not.
+
+    Each id counts once; both lists keep the order the ids were given in.
+    """
+    found: list[StoredDevice] = []
+    missing: list[int] = []
+    for device_id in dict.fromkeys(ids):
+        try:
+            found.append(get_device(db, device_id))
+        except NotFound:
+            missing.append(device_id)
+    return found, missing
 
 
 def create_device(db: Database, device: Device) -> StoredDevice:

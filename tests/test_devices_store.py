@@ -97,6 +97,20 @@ def test_create_read_update_delete(db):
     assert devices.list_devices(db) == []
 
 
+def test_existing_devices_keeps_the_order_given_and_names_the_missing_ids(db):
+    paris = devices.create_device(db, _device())
+    lyon = devices.create_device(db, _device(name="srx-lyon"))
+    gone = devices.create_device(db, _device(name="srx-nice"))
+    devices.delete_device(db, gone.id)
+
+    found, missing = devices.existing_devices(
+        db, [lyon.id, gone.id, paris.id, lyon.id, 2**63]
+    )
+
+    assert [d.name for d in found] == ["srx-lyon", "srx-paris"]
+    assert missing == [gone.id, 2**63]
+
+
 def test_names_are_unique_without_regard_to_case(db):
     devices.create_device(db, _device())
     with pytest.raises(store.DuplicateName):

@@ -345,3 +345,76 @@ def test_a_sync_whose_devices_were_all_deleted_gives_its_preview_back(
     assert state["error"].startswith("Every device of this job was deleted")
     preview = client.application.extensions[JOBS].get(preview_id)
     assert preview.claimed == set()
+
+
+def rename_elsewhere(client, device_id: int, name: str) -> None:
+    """Rename a device as another window would, through its edit form."""
+    page = lxml.html.fromstring(text(client.get(f"/devices/{device_id}/edit")))
+    (form,) = page.xpath('//form[.//input[@name="name"]]')
+    data = dict(form.form_values())
+    data["name"] = name
+    response = client.post(f"/devices/{device_id}/edit", data=data)
+    assert response.status_code == 302, text(response)
+
+
+def sync_from(client, token, preview_id: str, names: list[str]):
+    form = {"csrf_token": token, "device": names, "confirm_minutes": "5"}
+    return client.post(f"/sync/jobs/{preview_id}/sync", data=form)
+
+
+@pytest.mark.parametrize("new_name", ["SRX-A", "srx-paris"])
+def test_a_device_renamed_after_its_preview_is_synced_under_its_new_name(
+    client, token, creds, fakesrx, new_name
+):
+    preview_id = previewed(
+        client,
+        token,
+        [("srx-a", fakesrx(hostname="srx-a")), ("srx-b", fakesrx(hostname="srx-b"))],
+    )
+    rename_elsewhere(client, 1, new_name)
+
+    response = sync_from(client, token, preview_id, ["srx-a", "srx-b"])
+    job_id, state = wait_job(client, response)
+
+    assert outcomes(state) == {new_name: "synced", "srx-b": "synced"}
+    assert "no longer exist" not in text(client.get(f"/sync/jobs/{job_id}"))
+    preview = client.application.extensions[JOBS].get(preview_id)
+    assert preview.claimed == {"srx-a", "srx-b"}
+
+
+def test_of_a_renamed_and_a_deleted_device_only_the_deleted_is_left_out(
+    client, token, creds, fakesrx
+):
+    preview_id = previewed(
+        client,
+        token,
+        [("srx-a", fakesrx(hostname="srx-a")), ("srx-b", fakesrx(hostname="srx-b"))],
+    )
+    rename_elsewhere(client, 1, "srx-paris")
+    delete_elsewhere(client, 2)
+
+    response = sync_from(client, token, preview_id, ["srx-a", "srx-b"])
+    job_id, state = wait_job(client, response)
+
+    assert outcomes(state) == {"srx-paris": "synced"}
+    page = text(client.get(f"/sync/jobs/{job_id}"))
+    assert "srx-b no longer exists; it was not synced." in page
+    assert "srx-a no longer exists" not in page
+    preview = client.application.extensions[JOBS].get(preview_id)
+    assert preview.claimed == {"srx-a"}
+
+
+def test_a_renamed_device_whose_sync_cannot_start_gets_its_preview_back(
+    client, token, creds, fakesrx
+):
+    preview_id = previewed(client, token, [("srx-a", fakesrx(hostname="srx-a"))])
+    rename_elsewhere(client, 1, "SRX-A")
+
+    with job_threads_refused():
+        refused = sync_from(client, token, preview_id, ["srx-a"])
+    _, state = wait_job(client, refused)
+
+    assert state["error"].startswith("Could not start the work")
+    assert client.application.extensions[JOBS].get(preview_id).claimed == set()
+    _, state = wait_job(client, sync_from(client, token, preview_id, ["srx-a"]))
+    assert outcomes(state) == {"SRX-A": "synced"}

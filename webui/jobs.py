@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -216,12 +216,15 @@ class JobRegistry:
         work: Callable[[Job], list[DeviceResult]],
         data: dict[str, Any] | None = None,
         claimed_from: Job | None = None,
+        claimed: Iterable[str] | None = None,
     ) -> Job:
         """Run ``work(job)`` in a new thread; its return value is the results.
 
         :param claimed_from: the job whose results this one took for its
             devices; they are given back when the work cannot start (the
             thread is refused, or ``work`` raises :class:`JobFailed`).
+        :param claimed: the names they were taken under, when ``claimed_from``
+            knew the devices by other names; ``device_names`` otherwise.
         :returns: the job, already finished as failed when the computer
             refused a new thread.
         """
@@ -232,12 +235,13 @@ class JobRegistry:
             devices={name: DeviceProgress(name) for name in device_names},
             data=dict(data or {}),
         )
+        given_back = set(device_names if claimed is None else claimed)
         with self._lock:
             self._jobs[job.id] = job
             self._prune()
         thread = threading.Thread(
             target=self._run,
-            args=(job, work, claimed_from),
+            args=(job, work, claimed_from, given_back),
             name=f"job-{kind}",
             daemon=True,
         )
@@ -246,7 +250,7 @@ class JobRegistry:
         except RuntimeError as exc:
             log.error("Could not start a thread for the %s job", kind, exc_info=exc)
             if claimed_from is not None:
-                claimed_from.release(set(device_names))
+                claimed_from.release(given_back)
             job.finish(
                 None,
                 f"Could not start the work: {exc}. Nothing was done on the "
@@ -266,13 +270,14 @@ class JobRegistry:
         job: Job,
         work: Callable[[Job], list[DeviceResult]],
         claimed_from: Job | None,
+        given_back: set[str],
     ) -> None:
         try:
             results = work(job)
         except JobFailed as exc:
             # nothing was done on the devices: their preview may serve again
             if claimed_from is not None:
-                claimed_from.release(set(job.devices))
+                claimed_from.release(given_back)
             job.finish(None, str(exc))
             return
         except Exception as exc:

@@ -123,12 +123,11 @@ def confirm(job_id: str):
     if not 1 <= minutes <= 65535:
         flash("The confirmation time must be 1 to 65535 minutes.", "error")
         return redirect(url_for("sync.job", job_id=job_id))
-    chosen, gone = _previewed_devices(approved)
+    chosen, gone = _previewed_devices(preview_job, approved)
     _say_gone(gone, "synced")
     if not chosen:
         return redirect(url_for("sync.index"))
-    approved = {d.name: approved[d.name] for d in chosen}
-    if not preview_job.claim(set(approved)):
+    if not preview_job.claim(set(chosen)):
         flash(
             "Some of these devices were already synced from this preview. "
             "Preview them again to sync them once more.",
@@ -137,11 +136,17 @@ def confirm(job_id: str):
         return redirect(url_for("sync.job", job_id=job_id))
     options = SyncOptions(
         confirm_minutes=minutes,
-        approved_diffs=approved,
+        approved_diffs={d.name: approved[name] for name, d in chosen.items()},
         all_or_nothing=request.form.get("all_or_nothing") == "yes",
         overwrite_drift=preview_job.data.get("overwrite_drift", False),
     )
-    return _start_sync(chosen, options, "sync", claimed_from=preview_job)
+    return _start_sync(
+        list(chosen.values()),
+        options,
+        "sync",
+        claimed_from=preview_job,
+        claimed=set(chosen),
+    )
 
 
 @bp.route("/jobs/<job_id>")
@@ -253,32 +258,30 @@ def _chosen_devices(
     ids = request.form.getlist("device", type=int)
     if not ids and default_all:
         return inv.list_devices(db), []
-    found, gone = [], []
-    for device_id in dict.fromkeys(ids):
-        try:
-            found.append(inv.get_device(db, device_id))
-        except store.NotFound:
-            name = request.form.get(f"device_name_{device_id}", "").strip()
-            gone.append(name or f"Device number {device_id}")
+    found, missing = inv.existing_devices(db, ids)
+    gone = [
+        request.form.get(f"device_name_{device_id}", "").strip()
+        or f"Device number {device_id}"
+        for device_id in missing
+    ]
     return found, gone
 
 
 def _previewed_devices(
-    approved: dict[str, str],
-) -> tuple[list[StoredDevice], list[str]]:
-    """The approved devices that still exist, and the names of those deleted.
+    preview_job: Job, approved: dict[str, str]
+) -> tuple[dict[str, StoredDevice], list[str]]:
+    """The approved devices that still exist, under the names the preview
+    knew them by, and the names of those deleted.
 
-    A device deleted after its preview is never claimed from the preview, so
-    nothing of it is held back from a later sync.
+    Devices are found by the ids the preview kept, so one renamed since is
+    still found. A device deleted after its preview is never claimed from
+    the preview, so nothing of it is held back from a later sync.
     """
-    db = get_db()
-    found, gone = [], []
-    for name in approved:
-        try:
-            found.append(inv.get_device_by_name(db, name))
-        except store.NotFound:
-            gone.append(name)
-    return found, gone
+    ids = dict(zip(preview_job.devices, preview_job.data["ids"], strict=True))
+    found, missing = inv.existing_devices(get_db(), [ids[name] for name in approved])
+    kept = [name for name in approved if ids[name] not in missing]
+    gone = [name for name in approved if ids[name] in missing]
+    return dict(zip(kept, found, strict=True)), gone
 
 
 def _say_gone(gone: list[str], done: str) -> None:
@@ -348,6 +351,7 @@ def _start_sync(
     options: SyncOptions,
     kind: str,
     claimed_from: Job | None = None,
+    claimed: set[str] | None = None,
 ):
     from fleet import actions
 
@@ -355,7 +359,9 @@ def _start_sync(
         _check_targets(chosen)
     except TargetError as exc:
         if claimed_from is not None:
-            claimed_from.release({d.name for d in chosen})
+            claimed_from.release(
+                {d.name for d in chosen} if claimed is None else claimed
+            )
         flash(str(exc), "error")
         return redirect(url_for("sync.index"))
     count = len(chosen)
@@ -371,7 +377,7 @@ def _start_sync(
     def sync_devices(db, devices, creds, **kwargs):
         return actions.sync_devices(db, devices, options, creds, **kwargs)
 
-    started = _start_job(kind, title, chosen, sync_devices, data, claimed_from)
+    started = _start_job(kind, title, chosen, sync_devices, data, claimed_from, claimed)
     return redirect(url_for("sync.job", job_id=started.id))
 
 
@@ -382,14 +388,17 @@ def _start_job(
     action: Callable[..., list[DeviceResult]],
     data: dict[str, Any],
     claimed_from: Job | None = None,
+    claimed: set[str] | None = None,
 ) -> Job:
     """Run ``action(db, devices, creds, ...)`` as a background job.
 
     The job opens its own connection and reads the devices afresh, since the
     request that started it is over by the time it runs. ``claimed_from`` is
-    the preview whose results it took, given back if the job cannot start.
+    the preview whose results it took (under the names in ``claimed``, when
+    given), given back if the job cannot start.
     """
     from fleet import actions
+    from fleet.targets import deleted_before_reached
 
     creds = credentials()
     db_path = current_app.config["DATABASE"]
@@ -397,16 +406,9 @@ def _start_job(
     names = [d.name for d in chosen]
 
     def work(job: Job) -> list[DeviceResult]:
-        from deviceio.sync import DeviceResult, Outcome
-
         db = store.connect(db_path)
         try:
-            fresh, gone = [], []
-            for device_id, name in zip(ids, names, strict=True):
-                try:
-                    fresh.append(inv.get_device(db, device_id))
-                except store.NotFound:
-                    gone.append(name)
+            fresh, missing = inv.existing_devices(db, ids)
             if not fresh:
                 raise JobFailed(
                     "Every device of this job was deleted in another window "
@@ -424,16 +426,15 @@ def _start_job(
             raise JobFailed(str(exc)) from None
         finally:
             db.close()
-        return results + [
-            DeviceResult(
-                name,
-                Outcome.CANCELLED,
-                error=f"{name} was deleted in another window before the work "
-                "reached it; nothing was done on it.",
-            )
-            for name in gone
-        ]
+        named = dict(zip(ids, names, strict=True))
+        return results + deleted_before_reached(named[i] for i in missing)
 
     return jobs().start(
-        kind, title, names, work, {"ids": ids, **data}, claimed_from=claimed_from
+        kind,
+        title,
+        names,
+        work,
+        {"ids": ids, **data},
+        claimed_from=claimed_from,
+        claimed=claimed,
     )
