@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 from sqlite_utils import Database
 
@@ -37,7 +38,6 @@ from .targets import (
     build_target,
     from_binding,
     revision_label,
-    saved_revision_label,
     to_binding,
 )
 
@@ -109,9 +109,21 @@ def sync_devices(
         _clean(result, creds, stored)
         _pin_first_key(db, stored, result, options.accept_new_host_key, context)
         if not options.preview_only:
-            _remember_sync(db, stored, target, result, revision)
+            record = partial(_remember_sync, db, stored, target, result, revision)
+            _guarded(result, record)
         _audit(db, action, stored, target, result, started, context, revision)
     return results
+
+
+def _guarded(result: DeviceResult, record: Callable[[], object]) -> None:
+    """Run ``record``; should it fail, say so in the result and go on, so the
+    other devices' results and every audit entry are still recorded."""
+    try:
+        record()
+    except Exception:
+        log.exception("%s: recording the result failed", result.device)
+        note = "IMAP Desk could not record this result; the details are in the log."
+        result.error = f"{result.error} {note}" if result.error else note
 
 
 def check_drift_all(
@@ -161,9 +173,9 @@ def check_drift_all(
     for stored, target, result in zip(devices, targets, results, strict=True):
         _clean(result, creds, stored)
         _pin_first_key(db, stored, result, accept_new_host_key, context)
-        revision = None
-        if result.pending_outcome is not None:
-            target, revision = _settle_pending(db, stored, target, result)
+        target, revision = _as_pending_sent(stored, target)
+        if stored.pending is not None:
+            _guarded(result, partial(_settle_pending, db, stored, target, result))
         if result.outcome is not Outcome.CANCELLED:
             _audit(
                 db, "check-drift", stored, target, result, started, context, revision
@@ -257,34 +269,66 @@ def resolve_pending(
     ``SYNCED`` (the device confirmed it), ``ROLLED_BACK``, ``FAILED`` (never
     committed) or ``UNKNOWN`` while the device still waits for confirmation.
     """
-    target = build_target(db, stored, creds)
+    # the device's policy may have been changed or deleted since
+    target = build_target(db, stored, creds, need_policy=False)
     started = now()
     result = devsync.check_pending(target)
     _clean(result, creds, stored)
-    target, revision = _settle_pending(db, stored, target, result)
+    target, revision = _as_pending_sent(stored, target)
+    _guarded(result, partial(_settle_pending, db, stored, target, result))
     _audit(db, "check-pending", stored, target, result, started, context, revision)
     return result
 
 
+def _as_pending_sent(
+    stored: StoredDevice, target: DeviceTarget
+) -> tuple[DeviceTarget, int | None]:
+    """The target labelled with the revision of the device's pending sync,
+    which may not be the newest one now, and that revision's id."""
+    pending = stored.pending
+    if pending is None:
+        return target, None
+    if pending.revision_label:
+        target = dataclasses.replace(target, revision_label=pending.revision_label)
+    return target, pending.revision_id
+
+
 def _settle_pending(
     db: Database, stored: StoredDevice, target: DeviceTarget, result: DeviceResult
-) -> tuple[DeviceTarget, int | None]:
+) -> None:
     """Record what became of the device's earlier sync of unknown outcome.
 
-    Once it is known, the device no longer waits for it; once confirmed, what
-    the device holds is remembered as synced, under the revision that sync
-    carried. Returns the target labelled with that revision, and its id.
+    Confirmed, and the device read: what the device holds is remembered as
+    synced, with the policy, revision and security policies that sync sent
+    (``target`` as :func:`_as_pending_sent` labels it). Rolled back or never
+    committed: the device no longer waits for it. Still unconfirmed, or the
+    device could not be read: it stays pending.
     """
-    if result.pending_outcome not in (None, Outcome.UNKNOWN) and stored.pending_comment:
-        inventory.set_pending_comment(db, stored.id, "")
-    # the pending commit carried the revision current then, not the one now
-    revision = stored.pending_revision_id
-    if revision is not None:
-        label = saved_revision_label(store.get_revision(db, revision))
-        target = dataclasses.replace(target, revision_label=label)
-    if result.pending_outcome is Outcome.SYNCED and target.policies:
-        _remember_sync(db, stored, target, result, revision)
-    return target, revision
+    pending = stored.pending
+    if pending is None:
+        return
+    outcome = result.pending_outcome
+    if outcome is Outcome.SYNCED and result.managed_config is not None:
+        inventory.record_sync_state(
+            db,
+            stored.id,
+            SyncState(
+                policy_name=pending.policy_name
+                or (target.policies[0].name if target.policies else ""),
+                revision_id=pending.revision_id,
+                revision_label=target.revision_label,
+                bindings=(
+                    pending.bindings
+                    if pending.bindings is not None
+                    else stored.device.bindings
+                ),
+                managed_config=result.managed_config,
+                synced_at=now(),
+            ),
+        )
+        inventory.set_pending_sync(db, stored.id, None)
+    elif outcome in (Outcome.ROLLED_BACK, Outcome.FAILED):
+        inventory.set_pending_sync(db, stored.id, None)
 
 
 def read_host_key(stored: StoredDevice) -> tuple[str, str]:
@@ -588,26 +632,43 @@ def _remember_sync(
     result: DeviceResult,
     revision_id: int | None,
 ) -> None:
+    """Record what a sync left on the device, or that its outcome is unknown.
+
+    A sync that ended in sync supersedes an earlier one left pending; one
+    that did not forgets it only when the device's history showed it rolled
+    back or never committed.
+    """
     if result.outcome is Outcome.UNKNOWN and result.commit_comment:
-        inventory.set_pending_comment(db, stored.id, result.commit_comment, revision_id)
-        return
-    resolved = result.pending_outcome not in (None, Outcome.UNKNOWN)
-    if stored.pending_comment and (resolved or result.outcome in IN_SYNC):
-        inventory.set_pending_comment(db, stored.id, "")
-    if result.outcome not in IN_SYNC or result.managed_config is None:
-        return
-    inventory.record_sync_state(
-        db,
-        stored.id,
-        SyncState(
-            policy_name=target.policies[0].name,
+        pending = inventory.PendingSync(
+            comment=result.commit_comment,
             revision_id=revision_id,
             revision_label=target.revision_label,
+            policy_name=target.policies[0].name,
             bindings=stored.device.bindings,
-            managed_config=result.managed_config,
-            synced_at=now(),
-        ),
-    )
+        )
+        inventory.set_pending_sync(db, stored.id, pending)
+        return
+    if result.outcome not in IN_SYNC:
+        # what the device holds after a failed sync is no baseline: an earlier
+        # sync confirmed since stays pending until the device is read again
+        if result.pending_outcome in (Outcome.ROLLED_BACK, Outcome.FAILED):
+            inventory.set_pending_sync(db, stored.id, None)
+        return
+    if result.managed_config is not None:
+        inventory.record_sync_state(
+            db,
+            stored.id,
+            SyncState(
+                policy_name=target.policies[0].name,
+                revision_id=revision_id,
+                revision_label=target.revision_label,
+                bindings=stored.device.bindings,
+                managed_config=result.managed_config,
+                synced_at=now(),
+            ),
+        )
+    if stored.pending is not None:
+        inventory.set_pending_sync(db, stored.id, None)
 
 
 def _audit(

@@ -23,11 +23,6 @@ def revision_label(stored_policy: store.StoredPolicy) -> str:
     return f"{stored_policy.policy.name} r{stored_policy.revision_number}"
 
 
-def saved_revision_label(revision: store.Revision) -> str:
-    """:func:`revision_label` for a revision that may no longer be the newest."""
-    return f"{revision.policy.name} r{revision.number}"
-
-
 def missing_passwords(
     devices: Iterable[StoredDevice], creds: CredentialStore
 ) -> list[StoredDevice]:

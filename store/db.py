@@ -217,6 +217,16 @@ def m007_binding_placement(db: Database) -> None:
     db.execute("ALTER TABLE device_bindings ADD COLUMN place_before TEXT")
 
 
+@migrations()
+def m008_pending_sync(db: Database) -> None:
+    # what a sync whose outcome is not known yet was sending, so that once
+    # the device says it went through, that is what is remembered as synced;
+    # NULL bindings: a sync left pending before this was kept
+    db.execute("ALTER TABLE devices ADD COLUMN pending_policy TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE devices ADD COLUMN pending_label TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE devices ADD COLUMN pending_bindings TEXT")
+
+
 def connect(path: Path | str) -> Database:
     """Open the database file with the connection settings every user needs.
 

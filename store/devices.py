@@ -142,6 +142,22 @@ class SyncState:
 
 
 @dataclass(frozen=True)
+class PendingSync:
+    """A sync whose outcome is not known yet, and what it was sending.
+
+    :param comment: the commit comment to look for in the device's history.
+    :param bindings: the security policies it applied; None for a sync left
+        pending by an older IMAP Desk, which did not keep them.
+    """
+
+    comment: str
+    revision_id: int | None
+    revision_label: str
+    policy_name: str
+    bindings: tuple[SecurityBinding, ...] | None
+
+
+@dataclass(frozen=True)
 class KnownFacts:
     """What the device said of itself at the last connection test."""
 
@@ -165,12 +181,19 @@ class StoredDevice:
     host_key: HostKey | None = None
     sync_state: SyncState | None = None
     facts: KnownFacts | None = None
-    pending_comment: str = ""
-    pending_revision_id: int | None = None
+    pending: PendingSync | None = None
 
     @property
     def name(self) -> str:
         return self.device.name
+
+    @property
+    def pending_comment(self) -> str:
+        return self.pending.comment if self.pending is not None else ""
+
+    @property
+    def pending_revision_id(self) -> int | None:
+        return self.pending.revision_id if self.pending is not None else None
 
 
 # -- validation ---------------------------------------------------------------
@@ -559,13 +582,15 @@ def forget_host_key(db: Database, device_id: int) -> None:
 
 
 def record_sync_state(db: Database, device_id: int, state: SyncState) -> None:
-    """Remember what a successful sync left on the device."""
+    """Remember what a successful sync left on the device (a revision deleted
+    meanwhile is remembered as None)."""
     bindings = json.dumps([b.to_dict() for b in state.bindings])
     with write_transaction(db):
         db.execute(
             "INSERT INTO sync_states (device_id, policy_name, revision_id, "
             "revision_label, bindings, managed_config, synced_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+            "VALUES (?, ?, (SELECT id FROM revisions WHERE id = ?), ?, ?, ?, ?) "
+            "ON CONFLICT (device_id) DO UPDATE SET "
             "policy_name = excluded.policy_name, "
             "revision_id = excluded.revision_id, "
             "revision_label = excluded.revision_label, "
@@ -603,18 +628,31 @@ def record_facts(db: Database, device_id: int, facts: KnownFacts) -> None:
         )
 
 
-def set_pending_comment(
-    db: Database, device_id: int, comment: str, revision_id: int | None = None
-) -> None:
-    """Remember (or, with "", forget) a commit whose outcome is not known.
+def set_pending_sync(db: Database, device_id: int, pending: PendingSync | None) -> None:
+    """Remember (or, with None, forget) a sync whose outcome is not known.
 
-    :param revision_id: the policy revision that commit was sending.
+    A revision deleted meanwhile is remembered as None, not refused.
     """
+    if pending is None:
+        values: list[Any] = ["", None, "", "", None]
+    else:
+        bindings = None
+        if pending.bindings is not None:
+            bindings = json.dumps([b.to_dict() for b in pending.bindings])
+        values = [
+            pending.comment,
+            pending.revision_id,
+            pending.revision_label,
+            pending.policy_name,
+            bindings,
+        ]
     with write_transaction(db):
         db.execute(
-            "UPDATE devices SET pending_comment = ?, pending_revision_id = ? "
+            "UPDATE devices SET pending_comment = ?, "
+            "pending_revision_id = (SELECT id FROM revisions WHERE id = ?), "
+            "pending_label = ?, pending_policy = ?, pending_bindings = ? "
             "WHERE id = ?",
-            [comment, revision_id if comment else None, device_id],
+            [*values, device_id],
         )
 
 
@@ -816,6 +854,22 @@ def _stored(db: Database, row: dict[str, Any]) -> StoredDevice:
         host_key=host_key,
         sync_state=sync_state,
         facts=facts,
-        pending_comment=row["pending_comment"],
-        pending_revision_id=row["pending_revision_id"],
+        pending=_pending_from_row(row),
+    )
+
+
+def _pending_from_row(row: dict[str, Any]) -> PendingSync | None:
+    if not row["pending_comment"]:
+        return None
+    bindings = None
+    if row["pending_bindings"] is not None:
+        bindings = tuple(
+            _binding_from_row(b) for b in json.loads(row["pending_bindings"])
+        )
+    return PendingSync(
+        comment=row["pending_comment"],
+        revision_id=row["pending_revision_id"],
+        revision_label=row["pending_label"],
+        policy_name=row["pending_policy"],
+        bindings=bindings,
     )

@@ -130,9 +130,9 @@ def test_a_later_check_records_the_revision_that_was_pending(db, fakesrx, creds)
     assert again.sync_state.revision_label == "imap-policy r1"
 
 
-def _confirmed_but_unanswered(db, srx, creds) -> inv.StoredDevice:
+def _confirmed_but_unanswered(db, srx, creds, stored=None) -> inv.StoredDevice:
     """A sync whose confirmation reached the device, its answer never back."""
-    stored = _device(db, srx)
+    stored = stored or _device(db, srx)
 
     def confirm_then_drop(event):
         if event.step == Step.CONFIRM and event.status == "started":
@@ -209,3 +209,96 @@ def test_a_drift_check_after_a_roll_back_compares_with_the_last_sync(
     again = inv.get_device(db, stored.id)
     assert again.pending_comment == ""
     assert again.sync_state.revision_label == "imap-policy r1"
+
+
+def test_a_policy_deleted_during_an_unknown_sync_loses_nothing(
+    db, data_dir, fakesrx, creds
+):
+    srx = fakesrx(minute_seconds=2)
+    stored = _device(db, srx)
+    elsewhere = store.connect(data_dir / store.DB_FILENAME)
+
+    def delete_then_drop(event):
+        if event.step == Step.CONFIRM and event.status == "started":
+            store.delete_policy(elsewhere, 1)
+            srx.faults.drop_after_apply = True
+            srx.faults.drop_at_rpc = "commit-configuration"
+
+    options = SyncOptions(timeout=2, connect_timeout=5)
+    try:
+        [result] = actions.sync_devices(
+            db, [stored], options, creds, on_event=delete_then_drop
+        )
+    finally:
+        elsewhere.close()
+
+    assert result.outcome is Outcome.UNKNOWN, result.error
+    again = inv.get_device(db, stored.id)
+    assert again.pending_comment == result.commit_comment
+    assert again.pending_revision_id is None, "the revision is gone"
+    assert again.pending.revision_label == "imap-policy r1"
+    (entry,) = audit.list_entries(db, action="sync")
+    assert entry.outcome == "unknown"
+
+
+def test_settling_remembers_what_the_pending_sync_sent(db, fakesrx, creds):
+    srx = fakesrx(minute_seconds=2)
+    stored = _device(db, srx)
+    sent = (inv.SecurityBinding("trust", "untrust", "imap-scan"),)
+    stored = inv.update_device(
+        db, stored.id, dataclasses.replace(stored.device, bindings=sent)
+    )
+    stored = _confirmed_but_unanswered(db, srx, creds, stored)
+    later = (inv.SecurityBinding("trust", "dmz", "imap-dmz"),)
+    inv.update_device(db, stored.id, dataclasses.replace(stored.device, bindings=later))
+    stored = inv.get_device(db, stored.id)
+
+    [result] = actions.check_drift_all(db, [stored], creds)
+
+    assert result.pending_outcome is Outcome.SYNCED, result.error
+    state = inv.get_device(db, stored.id).sync_state
+    assert state.bindings == sent
+    assert state.policy_name == "imap-policy"
+
+
+def test_a_confirmed_sync_stays_pending_when_the_device_cannot_be_read(
+    db, fakesrx, creds
+):
+    srx = fakesrx(minute_seconds=2)
+    stored = _confirmed_but_unanswered(db, srx, creds)
+    srx.faults.drop_at_rpc = "get-configuration"
+
+    [result] = actions.check_drift_all(db, [stored], creds)
+
+    assert result.outcome is Outcome.FAILED
+    assert result.pending_outcome is Outcome.SYNCED
+    again = inv.get_device(db, stored.id)
+    assert again.pending_comment == stored.pending_comment
+    assert again.sync_state is None
+    srx.faults.clear()
+    [settled] = actions.check_drift_all(db, [again], creds)
+    assert settled.outcome is Outcome.NO_CHANGE, settled.error
+    assert inv.get_device(db, stored.id).sync_state is not None
+
+
+def test_a_sync_left_pending_before_its_bindings_were_kept(db):
+    store.ensure_default_policy(db)
+    stored = inv.create_device(
+        db,
+        inv.Device.from_dict(
+            {"name": "srx-9", "host": "192.0.2.9", "user": "admin", "policy_id": 1}
+        ),
+    )
+    db.execute(
+        "UPDATE devices SET pending_comment = 'IMAP Desk: old [abcd1234]' WHERE id = ?",
+        [stored.id],
+    )
+
+    pending = inv.get_device(db, stored.id).pending
+
+    assert pending.comment == "IMAP Desk: old [abcd1234]"
+    assert (pending.bindings, pending.revision_id, pending.policy_name) == (
+        None,
+        None,
+        "",
+    )
