@@ -117,17 +117,76 @@ def place_new(load: etree._Element, placements: Mapping[Key, str]) -> etree._Ele
 
     Only for security policies the device does not hold yet: the element
     loses ``replace="replace"`` (there is nothing to replace) and gains
-    Junos' ``insert="before" name="<policy>"``.
+    Junos' ``insert="before" name="<policy>"``. Within a zone pair, a policy
+    named there that the load also holds is moved ahead of the one placed
+    before it: Junos can only insert before a policy that exists by then.
+
+    :raises ValueError: when the placements go round in a circle.
     """
+    check_placements(placements)
     copy = deepcopy(load)
-    for key, entry in _entries(find_configuration(copy)):
+    configuration = find_configuration(copy)
+    for key, entry in _entries(configuration):
         before = placements.get(key)
         if before is None or key[0] != SECURITY_POLICY:
             continue
         entry.attrib.pop("replace", None)
         entry.set("insert", "before")
         entry.set("name", before)
+    for context in descend(configuration, "security", "policies", "policy"):
+        _order_referents_first(context, placements)
     return copy
+
+
+def check_placements(placements: Mapping[Key, str]) -> None:
+    """Refuse security policies placed before one another in a circle.
+
+    :raises ValueError: naming the policies of the first circle found.
+    """
+    for start in sorted(placements):
+        if start[0] != SECURITY_POLICY:
+            continue
+        chain = [start[3]]
+        key = start
+        while key in placements and len(chain) <= len(placements):
+            key = binding_key(key[1], key[2], placements[key])
+            chain.append(key[3])
+            if key == start:
+                raise ValueError(
+                    f"In the zone pair from {start[1]} to {start[2]}, the "
+                    "security policies are placed in a circle: "
+                    + " before ".join(chain)
+                    + "."
+                )
+
+
+def _order_referents_first(
+    context: etree._Element, placements: Mapping[Key, str]
+) -> None:
+    """Move the policies of a zone pair so that each comes after the policy
+    of the same load it is placed before; otherwise keep their order."""
+    from_zone = child_text(context, "from-zone-name") or ""
+    to_zone = child_text(context, "to-zone-name") or ""
+    entries = children(context, "policy")
+    position = {child_text(e, "name"): i for i, e in enumerate(entries)}
+    order: list[int] = []
+
+    def visit(i: int) -> None:
+        if i in order:
+            return
+        name = child_text(entries[i], "name") or ""
+        before = placements.get(binding_key(from_zone, to_zone, name))
+        if before and before in position:
+            visit(position[before])
+        order.append(i)
+
+    for i in range(len(entries)):
+        visit(i)
+    slots = [context.index(e) for e in entries]
+    for entry in entries:
+        context.remove(entry)
+    for slot, i in zip(slots, order, strict=True):
+        context.insert(slot, entries[i])
 
 
 def keys_in(source: etree._Element | str | bytes | None) -> set[Key]:

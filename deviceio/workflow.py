@@ -131,7 +131,8 @@ class _SharedPlans:
 def plan_sync(target: DeviceTarget) -> _Plan:
     """Render the target's policies and bindings.
 
-    :raises ValueError: when the change cannot be rendered.
+    :raises ValueError: when the change cannot be rendered, or security
+        policies are placed before one another in a circle.
     """
     from .render import render_load
 
@@ -147,6 +148,7 @@ def plan_sync(target: DeviceTarget) -> _Plan:
         for b in target.bindings
         if b.place_before is not None
     }
+    managed.check_placements(placements)
     return _Plan(
         load=load,
         expected=managed.extract(load),

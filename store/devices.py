@@ -387,6 +387,7 @@ def _build_bindings(raw: Any, errors: dict[str, str]) -> tuple[SecurityBinding, 
         return ()
     result: list[SecurityBinding] = []
     seen: set[tuple[str, str, str]] = set()
+    placed: dict[str, SecurityBinding] = {}
     for i, item in enumerate(raw):
         where = f"bindings[{i}]"
         if isinstance(item, SecurityBinding):
@@ -437,7 +438,33 @@ def _build_bindings(raw: Any, errors: dict[str, str]) -> tuple[SecurityBinding, 
             continue
         seen.add(binding.key)
         result.append(binding)
+        placed[where] = binding
+    _refuse_placement_circles(placed, errors)
     return tuple(result)
+
+
+def _refuse_placement_circles(
+    bindings: dict[str, SecurityBinding], errors: dict[str, str]
+) -> None:
+    """Refuse each binding whose place before leads, from one security policy
+    of its zone pair to the next, back round to itself."""
+    by_key = {b.key: b for b in bindings.values()}
+    for where, binding in bindings.items():
+        chain = [binding.security_policy]
+        step = binding
+        while step.place_before and len(chain) <= len(by_key):
+            found = by_key.get((step.from_zone, step.to_zone, step.place_before))
+            if found is None:
+                break
+            step = found
+            chain.append(step.security_policy)
+            if step is binding:
+                errors[f"{where}.place_before"] = (
+                    "These security policies are placed before one another in "
+                    f"a circle: {' before '.join(chain)}. Leave one of them "
+                    "at the end of the list or place it before another policy."
+                )
+                break
 
 
 def _check_place_before(value: str, own_name: str | None) -> str:

@@ -219,6 +219,42 @@ def test_the_form_saves_where_a_new_security_policy_goes(client, creds):
     assert "created before policy deny-all" in text(client.get(f"/devices/{device_id}"))
 
 
+def test_the_form_refuses_policies_placed_in_a_circle_next_to_the_field(client, creds):
+    token = csrf_token(client, "/devices/new")
+    form = {
+        "csrf_token": token,
+        "name": "srx-a",
+        "host": NOWHERE.host,
+        "port": "830",
+        "user": "admin",
+        "auth": "password",
+        "password": PASSWORD,
+        "policy_id": "1",
+        "binding_rows": "2",
+    }
+    for i, (name, before) in enumerate((("imap-a", "imap-b"), ("imap-b", "imap-a"))):
+        form.update(
+            {
+                f"b{i}_from_zone": "trust",
+                f"b{i}_to_zone": "untrust",
+                f"b{i}_security_policy": name,
+                f"b{i}_place_before": before,
+            }
+        )
+
+    response = client.post("/devices/new", data=form)
+
+    assert response.status_code == 400
+    page = text(response)
+    assert 'id="b0-place_before-error">These security policies are placed' in page
+    assert "imap-b before imap-a before imap-b." in page
+    db = open_store(client.application)
+    try:
+        assert inv.list_devices(db) == []
+    finally:
+        db.close()
+
+
 def test_a_placed_binding_is_created_there_and_keeps_its_place_on_import(
     db, kept, fakesrx
 ):

@@ -267,3 +267,36 @@ def test_a_binding_may_name_the_policy_a_new_one_goes_before(db):
         with pytest.raises(store.ValidationError) as caught:
             _device(bindings=[{**binding, "place_before": bad}])
         assert words in caught.value.errors["bindings[0].place_before"]
+
+
+def _placed(name: str, before: str, from_zone: str = "trust") -> dict[str, str]:
+    return {
+        "from_zone": from_zone,
+        "to_zone": "untrust",
+        "security_policy": name,
+        "place_before": before,
+    }
+
+
+def test_bindings_placed_before_one_another_in_a_circle_are_refused():
+    circle = [_placed("imap-a", "imap-b"), _placed("imap-b", "imap-a")]
+
+    with pytest.raises(store.ValidationError) as caught:
+        _device(bindings=circle)
+
+    errors = caught.value.errors
+    assert set(errors) == {"bindings[0].place_before", "bindings[1].place_before"}
+    first = errors["bindings[0].place_before"]
+    assert "in a circle: imap-a before imap-b before imap-a" in first
+    assert "imap-b before imap-a before imap-b" in errors["bindings[1].place_before"]
+
+
+def test_a_chain_of_placements_or_one_across_zone_pairs_is_no_circle():
+    chain = [_placed("imap-a", "imap-b"), _placed("imap-b", "deny-all")]
+    across = [_placed("imap-a", "imap-b"), _placed("imap-b", "imap-a", "dmz")]
+
+    assert [b.place_before for b in _device(bindings=chain).bindings] == [
+        "imap-b",
+        "deny-all",
+    ]
+    assert len(_device(bindings=across).bindings) == 2
