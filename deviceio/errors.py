@@ -8,6 +8,8 @@ message is fit for the screen. No message ever holds a password.
 
 from __future__ import annotations
 
+import copy
+
 
 class DeviceError(Exception):
     """Something went wrong talking to a device; ``str()`` is the sentence."""
@@ -16,6 +18,14 @@ class DeviceError(Exception):
         super().__init__(message)
         self.message = message
         self.device = device
+
+    def reworded(self, message: str) -> DeviceError:
+        """The same error, of the same class and with the same details,
+        saying ``message`` instead."""
+        other = copy.copy(self)
+        other.message = message
+        other.args = (message,)
+        return other
 
 
 class ConnectFailed(DeviceError):

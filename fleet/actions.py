@@ -424,10 +424,12 @@ def history_for_rollback(
 ) -> list[devsync.CommitEntry]:
     """The commit history read before ``rollback n``, as :func:`commit_history`.
 
-    A failed read is that rollback's audit entry, failed at the history step.
-    ``n`` is None when the history is read to choose which rollback to make.
+    A failed read is that rollback's audit entry, failed at the history step;
+    ``n`` is None when the history is read to choose which rollback to make,
+    and a failed read is then a ``read-history`` entry.
 
-    :raises DeviceError: with the error scrubbed of the passwords used.
+    :raises DeviceError: of the class the read raised, its message scrubbed
+        of the passwords used.
     """
     rollback_label = "" if n is None else f"rollback {n}"
     started = now()
@@ -445,9 +447,13 @@ def history_for_rollback(
         step = AuditStep(
             devsync.Step.HISTORY.value, "failed", error, time.monotonic() - clock
         )
+        if n is None:
+            action = "read-history"
+        else:
+            action = "rollback-preview" if preview else "rollback"
         audit.record(
             db,
-            action="rollback-preview" if preview else "rollback",
+            action=action,
             device_name=stored.name,
             device_id=stored.id,
             host=stored.device.host,
@@ -461,7 +467,7 @@ def history_for_rollback(
             source=context.source,
             job_id=context.job_id,
         )
-        raise DeviceError(error, device=stored.name) from exc
+        raise exc.reworded(error) from exc
 
 
 def import_device_version(

@@ -26,6 +26,7 @@ ACTIONS = (
     "rollback-preview",
     "check-drift",
     "check-pending",
+    "read-history",
     "import-device",
     "test-connection",
     "trust-host-key",
@@ -139,6 +140,9 @@ class AuditFilter:
         return where, params
 
 
+EVERY_ENTRY = AuditFilter()
+
+
 def record(
     db: Database,
     *,
@@ -197,17 +201,13 @@ def record(
 
 def list_entries(
     db: Database,
+    filters: AuditFilter = EVERY_ENTRY,
     *,
     limit: int | None = 500,
     offset: int = 0,
-    **filters: str | None,
 ) -> list[AuditEntry]:
-    """Entries, newest first, filtered on what is given.
-
-    :param filters: the fields of :class:`AuditFilter`, by name.
-    :raises TypeError: for a filter :class:`AuditFilter` does not have.
-    """
-    where, params = AuditFilter(**filters).clause()
+    """Entries, newest first, those ``filters`` match."""
+    where, params = filters.clause()
     sql = "SELECT * FROM audit_log" + where + " ORDER BY started_at DESC, id DESC"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
@@ -215,9 +215,9 @@ def list_entries(
     return [_entry(row) for row in db.query(sql, params)]
 
 
-def count_entries(db: Database, **filters: str | None) -> int:
+def count_entries(db: Database, filters: AuditFilter = EVERY_ENTRY) -> int:
     """How many entries :func:`list_entries` would give without a limit."""
-    where, params = AuditFilter(**filters).clause()
+    where, params = filters.clause()
     return db.execute("SELECT count(*) FROM audit_log" + where, params).fetchone()[0]
 
 

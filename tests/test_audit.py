@@ -65,11 +65,16 @@ def test_filters(db):
     _record(db, "srx-b", "FAILED", "2026-03-02T23:59:00+00:00")
     _record(db, "srx-a", "FAILED", "2026-03-03T00:00:00+00:00")
 
-    assert len(audit.list_entries(db, device="SRX-A")) == 2
-    assert len(audit.list_entries(db, outcome="FAILED")) == 2
-    dated = audit.list_entries(db, since="2026-03-02", until="2026-03-02")
+    assert len(audit.list_entries(db, audit.AuditFilter(device="SRX-A"))) == 2
+    assert len(audit.list_entries(db, audit.AuditFilter(outcome="FAILED"))) == 2
+    dated = audit.list_entries(
+        db, audit.AuditFilter(since="2026-03-02", until="2026-03-02")
+    )
     assert [e.device_name for e in dated] == ["srx-b"]
-    assert audit.count_entries(db, outcome="FAILED", device="srx-a") == 1
+    assert (
+        audit.count_entries(db, audit.AuditFilter(outcome="FAILED", device="srx-a"))
+        == 1
+    )
     assert audit.known_values(db, "device_name") == ["srx-a", "srx-b"]
     newest_first = [e.started_at[:10] for e in audit.list_entries(db)]
     assert newest_first == ["2026-03-03", "2026-03-02", "2026-03-01"]
@@ -78,13 +83,12 @@ def test_filters(db):
 def test_list_and_count_share_one_filter(db):
     _record(db, "srx-a", "FAILED", "2026-03-01T10:00:00+00:00")
     _record(db, "srx-b", "FAILED", "2026-03-02T10:00:00+00:00")
-    query = {"outcome": "FAILED", "until": "2026-03-01", "device": None}
+    query = audit.AuditFilter(outcome="FAILED", until="2026-03-01")
 
     assert audit.AuditFilter().clause() == ("", [])
-    assert [e.device_name for e in audit.list_entries(db, **query)] == ["srx-a"]
-    assert audit.count_entries(db, **query) == 1
-    with pytest.raises(TypeError):
-        audit.count_entries(db, host="srx-a")
+    assert [e.device_name for e in audit.list_entries(db, query)] == ["srx-a"]
+    assert audit.count_entries(db, query) == 1
+    assert audit.count_entries(db) == 2
 
 
 def test_csv_export(db):

@@ -9,7 +9,7 @@ from keyring.backends import fail
 from lxml import etree
 
 import store
-from deviceio.errors import DeviceError
+from deviceio.errors import ConnectionLost, DeviceError
 from fleet import actions
 from store import audit
 from store import devices as inv
@@ -133,8 +133,10 @@ def test_a_failed_history_read_is_recorded_scrubbed(db, fakesrx):
             context=actions.Context("window", "job-1"),
         )
 
-    (entry,) = audit.list_entries(db, action="rollback-preview")
+    (entry,) = audit.list_entries(db, audit.AuditFilter(action="rollback-preview"))
     assert entry.error == str(caught.value)
+    assert isinstance(caught.value, ConnectionLost), "the class of the error stays"
+    assert caught.value.device == "srx-1"
     assert entry.error.startswith("The ******** to srx-1 was lost")
     assert "connection" not in entry.error + entry.steps[0].message
     assert (entry.revision_label, entry.source, entry.job_id) == (

@@ -89,7 +89,10 @@ def test_checking_after_the_device_rolled_back(db, fakesrx, creds):
 
     assert result.outcome is Outcome.ROLLED_BACK
     assert inv.get_device(db, stored.id).pending_comment == ""
-    assert audit.list_entries(db, action="check-pending")[0].outcome == "rolled-back"
+    assert (
+        audit.list_entries(db, audit.AuditFilter(action="check-pending"))[0].outcome
+        == "rolled-back"
+    )
 
 
 def test_a_later_check_records_the_revision_that_was_pending(db, fakesrx, creds):
@@ -117,12 +120,12 @@ def test_a_later_check_records_the_revision_that_was_pending(db, fakesrx, creds)
     assert unknown.outcome is Outcome.UNKNOWN, unknown.error
     assert stored.pending_revision_id == sent.revision_id
     assert result.outcome is Outcome.SYNCED, result.error
-    (entry,) = audit.list_entries(db, action="check-pending")
+    (entry,) = audit.list_entries(db, audit.AuditFilter(action="check-pending"))
     assert (entry.revision_id, entry.revision_label) == (
         sent.revision_id,
         "imap-policy r1",
     )
-    (sync,) = audit.list_entries(db, action="sync")
+    (sync,) = audit.list_entries(db, audit.AuditFilter(action="sync"))
     assert sync.revision_id == sent.revision_id
     again = inv.get_device(db, stored.id)
     assert (again.pending_comment, again.pending_revision_id) == ("", None)
@@ -160,7 +163,7 @@ def test_a_drift_check_settles_a_confirmed_earlier_sync(db, fakesrx, creds):
     again = inv.get_device(db, stored.id)
     assert (again.pending_comment, again.pending_revision_id) == ("", None)
     assert again.sync_state.revision_id == sent.revision_id
-    (entry,) = audit.list_entries(db, action="check-drift")
+    (entry,) = audit.list_entries(db, audit.AuditFilter(action="check-drift"))
     assert entry.revision_id == sent.revision_id
     # the settled state is the baseline of the next check
     [later] = actions.check_drift_all(db, [again], creds)
@@ -237,7 +240,7 @@ def test_a_policy_deleted_during_an_unknown_sync_loses_nothing(
     assert again.pending_comment == result.commit_comment
     assert again.pending_revision_id is None, "the revision is gone"
     assert again.pending.revision_label == "imap-policy r1"
-    (entry,) = audit.list_entries(db, action="sync")
+    (entry,) = audit.list_entries(db, audit.AuditFilter(action="sync"))
     assert entry.outcome == "unknown"
 
 

@@ -126,7 +126,7 @@ def test_first_contact_trust_preview_sync_and_audit(client, token, creds, fakesr
         stored = inv.get_device_by_name(db, "srx-a")
         assert stored.host_key.fingerprint == srx_a.fingerprint
         assert stored.sync_state.revision_label == "imap-policy r1"
-        entries = audit.list_entries(db, job_id=job_id)
+        entries = audit.list_entries(db, audit.AuditFilter(job_id=job_id))
         assert {e.outcome for e in entries} == {"synced"}
         assert all(e.revision_label == "imap-policy r1" for e in entries)
         assert all("commit" in [s.step for s in e.steps] for e in entries)
@@ -580,7 +580,8 @@ def test_a_failed_history_read_is_in_the_audit_log(client, token, creds, fakesrx
     assert response.headers["Location"] == f"/devices/{device_id}"
     db = open_store(client.application)
     try:
-        (entry,) = audit.list_entries(db, action="rollback-preview")
+        (entry,) = audit.list_entries(db, audit.AuditFilter(action="read-history"))
+        assert not audit.list_entries(db, audit.AuditFilter(action="rollback-preview"))
     finally:
         db.close()
     assert (entry.device_name, entry.outcome, entry.source) == (

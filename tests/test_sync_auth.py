@@ -251,3 +251,16 @@ def test_an_unreachable_agent_counts_no_keys(monkeypatch):
     monkeypatch.setenv("SSH_AUTH_SOCK", "/nonexistent/agent.sock")
 
     assert driver._agent_key_count() == 0
+
+
+def test_a_reworded_error_keeps_its_class_and_details():
+    from deviceio.errors import HostKeyUnknown
+
+    error = HostKeyUnknown("secret words", device="srx-1", presented="ssh-ed25519 AAAA")
+
+    again = error.reworded("******** words")
+
+    assert type(again) is HostKeyUnknown
+    assert (str(again), again.message) == ("******** words", "******** words")
+    assert (again.device, again.presented) == ("srx-1", "ssh-ed25519 AAAA")
+    assert str(error) == "secret words", "the original is left as it was"

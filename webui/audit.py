@@ -17,7 +17,8 @@ PAGE_SIZE = 100
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _filters() -> tuple[dict[str, str], list[str]]:
+def _filters() -> tuple[dict[str, str], audit.AuditFilter, list[str]]:
+    """The filters as typed (for the form), as a query, and what is wrong."""
     args = request.args
     problems = []
     filters = {
@@ -32,21 +33,21 @@ def _filters() -> tuple[dict[str, str], list[str]]:
         if filters[key] and not DATE_RE.fullmatch(filters[key]):
             problems.append(f"{label}: enter a date as YYYY-MM-DD.")
             filters[key] = ""
-    return filters, problems
+    query = audit.AuditFilter(**{k: v or None for k, v in filters.items()})
+    return filters, query, problems
 
 
 @bp.route("/")
 def index():
     """The audit log, newest first, filtered by device, outcome and dates."""
     db = get_db()
-    filters, problems = _filters()
-    query = {k: v or None for k, v in filters.items()}
-    total = audit.count_entries(db, **query)
+    filters, query, problems = _filters()
+    total = audit.count_entries(db, query)
     pages = max(1, -(-total // PAGE_SIZE))
     # a page past the end (an old link, a hand-typed number) shows the last one
     page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
     entries = audit.list_entries(
-        db, **query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        db, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     return render_template(
         "audit/index.html",
@@ -75,9 +76,8 @@ def entry(entry_id: int):
 @bp.route("/export.csv")
 def export_csv():
     """The filtered entries as CSV."""
-    filters, _ = _filters()
-    query = {k: v or None for k, v in filters.items()}
-    entries = audit.list_entries(get_db(), **query, limit=None)
+    _, query, _ = _filters()
+    entries = audit.list_entries(get_db(), query, limit=None)
     return Response(
         audit.export_csv(entries),
         mimetype="text/csv",

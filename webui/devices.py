@@ -123,7 +123,7 @@ def show(device_id: int):
         stored=stored,
         creds=credentials(),
         auth_labels=AUTH_LABELS,
-        entries=audit.list_entries(db, device=stored.name, limit=10),
+        entries=audit.list_entries(db, audit.AuditFilter(device=stored.name), limit=10),
     )
 
 
