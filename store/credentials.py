@@ -157,11 +157,10 @@ def process_store() -> CredentialStore:
 def scrub(text: str, secrets: list[str]) -> str:
     """``text`` with every occurrence of each secret masked, however short.
 
-    There is no length floor: new login passwords are at least six
-    characters (see :func:`store.devices.check_password`), but a shorter one
-    can still arrive, as a key file's passphrase or as a password saved in
-    the keyring before that check, and it must not be shown. A text that
-    then loses some ordinary letters to the mask is the lesser harm.
+    There is no length floor: a login password checked by RADIUS, TACACS+
+    or LDAP may be shorter than any Junos local account allows, and so may a
+    key file's passphrase, and neither must be shown. A text that then loses
+    some ordinary letters to the mask is the lesser harm.
     """
     for secret in sorted(set(secrets), key=len, reverse=True):
         if secret:

@@ -35,9 +35,6 @@ AUTH_LABELS = {
 DEFAULT_PORT = 830
 MAX_BINDINGS = 100
 MAX_KEY_PATH = 1024
-# the shortest local login password Junos takes (system login password
-# minimum-length ranges 6 to 20 and defaults to 6)
-MIN_PASSWORD_LENGTH = 6
 
 DEVICE_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,62}")
 # zone, security policy and SSL proxy profile names as Junos accepts them
@@ -209,19 +206,6 @@ def check_device_name(value: str) -> str:
         raise ValueError(
             "A device name must start with a letter and hold only letters, "
             "digits, dots, hyphens and underscores."
-        )
-    return value
-
-
-def check_password(value: str) -> str:
-    """Return a device's login password, or raise ValueError with a message.
-
-    The message never repeats the password. A key file's passphrase is not a
-    Junos password and is not checked here.
-    """
-    if len(value) < MIN_PASSWORD_LENGTH:
-        raise ValueError(
-            f"Junos passwords have at least {MIN_PASSWORD_LENGTH} characters."
         )
     return value
 

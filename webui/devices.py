@@ -158,9 +158,6 @@ def _edit(stored: StoredDevice | None):
         errors = dict(exc.errors)
     if values["policy_id"] is None:
         errors["policy_id"] = "Choose the policy this device should carry."
-    refused = password_error(values["auth"], request.form.get("password", ""))
-    if refused:
-        errors["password"] = refused
     if errors:
         return _render_form(stored, values, errors, policies), 400
     try:
@@ -188,17 +185,6 @@ def _deleted_elsewhere(values: dict[str, Any]):
         None, values, {}, policies, deleted=True, action=url_for("devices.create")
     )
     return page, 409
-
-
-def password_error(auth: str, password: str) -> str | None:
-    """Why Junos would refuse a login password typed in, or None."""
-    if auth != "password" or not password:
-        return None
-    try:
-        inv.check_password(password)
-    except ValueError as exc:
-        return str(exc)
-    return None
 
 
 def _save_password(
@@ -279,7 +265,7 @@ def _render_form(stored, values, errors, policies, deleted=False, action=None):
     rows = list(values.get("bindings", []))
     rows += [{}] * SPARE_BINDING_ROWS
     # the keyboard starts at the first field to correct, or at the name
-    fields = ("name", "host", "port", "user", "password", "key_file", "policy_id")
+    fields = ("name", "host", "port", "user", "key_file", "policy_id")
     focus = next((key for key in fields if key in errors), None)
     return render_template(
         "devices/form.html",
@@ -313,24 +299,18 @@ def delete(device_id: int):
 def password(device_id: int):
     """Enter or replace a device's password."""
     stored = load_device(device_id)
-    error = None
     if request.method == "POST":
         given = request.form.get("password", "")
-        error = password_error(stored.device.auth, given)
         if not given:
             flash("Enter the password.", "error")
-        elif not error:
+        else:
             where = credentials().save(stored.name, given)
             kept = "in the keyring" if where == "keyring" else "in memory only"
             flash(f"The password of {stored.name} is kept {kept}.", "success")
             return redirect(url_for("devices.show", device_id=device_id))
-    page = render_template(
-        "devices/password.html",
-        stored=stored,
-        keyring=credentials().persistent,
-        error=error,
+    return render_template(
+        "devices/password.html", stored=stored, keyring=credentials().persistent
     )
-    return (page, 400) if error else page
 
 
 @bp.route("/<int:device_id>/test", methods=["POST"])

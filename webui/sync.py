@@ -31,7 +31,7 @@ from store import devices as inv
 from store.devices import StoredDevice
 
 from .db import get_db
-from .devices import credentials, jobs, password_error
+from .devices import credentials, jobs
 from .jobs import Job, JobFailed
 
 # the device stack is imported by the views that use it, not with the module
@@ -311,26 +311,18 @@ def _take_passwords(chosen: list[StoredDevice]) -> bool:
         field = f"password_{stored.id}"
         if field in request.form:
             asked = True
-            if request.form[field] and not _refusal(stored):
+            if request.form[field]:
                 creds.save(stored.name, request.form[field])
     return asked
 
 
-def _refusal(stored: StoredDevice) -> str | None:
-    """Why the password typed for the device is refused, or None."""
-    given = request.form.get(f"password_{stored.id}", "")
-    return password_error(stored.device.auth, given)
-
-
 def _password_page(chosen, missing, endpoint, overwrite, asked):
-    errors = {d.id: error for d in missing if (error := _refusal(d))}
-    if asked and len(errors) < len(missing):
+    if asked:
         flash("Enter a password for every device listed.", "error")
     return render_template(
         "sync/passwords.html",
         chosen=chosen,
         missing=missing,
-        errors=errors,
         action=url_for(endpoint),
         overwrite=overwrite,
         keyring=credentials().persistent,
