@@ -164,8 +164,7 @@ def check_drift_all(
         if target.last_synced is None and not settled and not result.error:
             # the earlier sync left nothing: still nothing to compare with
             result.error = NEVER_SYNCED
-        status = "failed" if result.outcome is Outcome.FAILED else "ok"
-        _emit(on_event, target.name, devsync.Step.DRIFT, status)
+        _emit(on_event, target.name, devsync.Step.DRIFT, _drift_status(result))
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(targets)))) as pool:
@@ -597,6 +596,15 @@ def _value(item) -> str:
 def _emit(on_event, device: str, step, status: str) -> None:
     if on_event is not None:
         on_event(StepEvent(device, step, status, "", 0.0))
+
+
+def _drift_status(result: DeviceResult) -> str:
+    """How a drift check's step ends: not compared at all is not "ok"."""
+    if result.outcome is Outcome.FAILED or result.outcome in HOSTKEY_OUTCOMES:
+        return "failed"
+    if result.outcome is Outcome.UNKNOWN:
+        return "skipped"
+    return "ok"
 
 
 def _secrets(stored: StoredDevice, creds: CredentialStore) -> list[str]:

@@ -173,11 +173,13 @@ def test_a_drift_check_settles_a_confirmed_earlier_sync(db, fakesrx, creds):
 def test_a_drift_check_waits_for_an_unconfirmed_earlier_sync(db, fakesrx, creds):
     srx = fakesrx(minute_seconds=2)
     stored = _unknown_sync(db, srx, creds, minutes=5)
+    events = []
 
-    [result] = actions.check_drift_all(db, [stored], creds)
+    [result] = actions.check_drift_all(db, [stored], creds, on_event=events.append)
 
     assert result.outcome is Outcome.UNKNOWN
     assert "not confirmed yet" in result.error
+    assert [(e.step, e.status) for e in events][-1] == (Step.DRIFT, "skipped")
     assert inv.get_device(db, stored.id).pending_comment == stored.pending_comment
 
 
