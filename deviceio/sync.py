@@ -187,6 +187,10 @@ class DeviceTarget:
     :param pending_comment: the ``commit_comment`` of an earlier sync whose
         outcome was ``UNKNOWN``; the next contact looks it up in the commit
         history.
+    :param pending_expected: what that sync was to leave of the managed
+        subtrees (XML text, as :func:`expected_config` gives it). Once the
+        history shows it confirmed, or while it awaits confirmation, it is
+        the baseline for drift instead of ``last_synced``.
     """
 
     name: str
@@ -202,6 +206,7 @@ class DeviceTarget:
     last_synced: str | None = None
     revision_label: str = ""
     pending_comment: str | None = None
+    pending_expected: str | None = None
 
 
 class Step(StrEnum):
@@ -400,6 +405,17 @@ def check_drift(
     from . import workflow
 
     return workflow.check_drift(target, timeout, accept_new_host_key)
+
+
+def expected_config(target: DeviceTarget) -> str:
+    """The managed subtrees a sync of ``target`` leaves on the device, as XML
+    text (what ``managed_config`` holds after it).
+
+    :raises ValueError: when the change cannot be made (see :func:`run_sync`).
+    """
+    from . import workflow
+
+    return workflow.expected_config(target)
 
 
 def fetch_managed(

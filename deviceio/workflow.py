@@ -142,7 +142,11 @@ def plan_sync(target: DeviceTarget) -> _Plan:
         removed_policies=target.removed_policies,
         removed_bindings=target.removed_bindings,
     )
-    keys = managed.keys_in(load) | managed.keys_in(target.last_synced)
+    keys = (
+        managed.keys_in(load)
+        | managed.keys_in(target.last_synced)
+        | managed.keys_in(target.pending_expected)
+    )
     placements = {
         managed.binding_key(*b.key): b.place_before
         for b in target.bindings
@@ -162,7 +166,9 @@ def plan_rollback(target: DeviceTarget, number: int) -> _Plan:
     """A rollback; what to expect is read from the candidate once loaded."""
     if not 0 < number < 50:
         raise ValueError("A rollback number must be between 1 and 49.")
-    keys = managed.keys_in(target.last_synced)
+    keys = managed.keys_in(target.last_synced) | managed.keys_in(
+        target.pending_expected
+    )
     keys |= {managed.policy_key(p.name) for p in target.policies}
     keys |= {managed.binding_key(*b.key) for b in target.bindings}
     return _Plan(rollback=number, keys=keys)
@@ -409,8 +415,18 @@ class DeviceJob:
             return f"New host key {fingerprint(key)} accepted; pin it"
         return f"Host key {fingerprint(key)} matches the pinned key"
 
+    def _baseline(self) -> str | None:
+        """What the device should hold of the managed subtrees: what an earlier
+        sync of unknown outcome left, when the history shows it confirmed or
+        still awaiting confirmation, else what was last synced."""
+        target = self.target
+        earlier = self.result.pending_outcome in (Outcome.SYNCED, Outcome.UNKNOWN)
+        if earlier and target.pending_expected is not None:
+            return target.pending_expected
+        return target.last_synced
+
     def _wants_drift_check(self) -> bool:
-        if self.target.last_synced is None:
+        if self._baseline() is None:
             return False
         return self.pending_unconfirmed or not self.options.overwrite_drift
 
@@ -423,7 +439,7 @@ class DeviceJob:
         if not self._wants_drift_check():
             reason = (
                 "Never synced: nothing to compare"
-                if self.target.last_synced is None
+                if self._baseline() is None
                 else "Overwriting any change on the device"
             )
             self._emit(Step.DRIFT, "skipped", reason)
@@ -437,12 +453,12 @@ class DeviceJob:
         )
 
     def _drift_allows_sync(self, device: managed.Elements) -> bool:
-        """Compare the device with ``last_synced``; False when drifted."""
-        target, plan = self.target, self.plan
+        """Compare the device with its baseline; False when drifted."""
+        plan = self.plan
         assert plan is not None
         if not self._wants_drift_check():
             return True
-        baseline = managed.extract(target.last_synced)
+        baseline = managed.extract(self._baseline())
         intended = {k: v for k, v in baseline.items() if k not in plan.removed}
         intended.update(plan.expected)
         changed = managed.differing(baseline, device, plan.keys)
@@ -1125,11 +1141,16 @@ def check_drift(
             job.result.error = pending
             return
         if job.result.pending_outcome is Outcome.SYNCED:
-            # what the device holds is what the earlier sync left there
+            # the earlier sync went through: what it left is the baseline,
+            # when it was kept; else what the device holds is taken as it
+            if target.pending_expected is None:
+                return
+            baseline_text = target.pending_expected
+        elif target.last_synced is None:
             return
-        if target.last_synced is None:
-            return
-        baseline = managed.extract(target.last_synced)
+        else:
+            baseline_text = target.last_synced
+        baseline = managed.extract(baseline_text)
         changed = managed.differing(baseline, device, keys)
         if changed:
             job.result.outcome = Outcome.DRIFTED
@@ -1162,6 +1183,11 @@ def check_pending(
         job.result.managed_config = managed.to_xml_text(device)
 
     return _contact_result(target, timeout, accept_new_host_key, body)
+
+
+def expected_config(target: DeviceTarget) -> str:
+    """See :func:`deviceio.sync.expected_config`."""
+    return managed.to_xml_text(plan_sync(target).expected)
 
 
 def fetch_managed(

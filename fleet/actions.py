@@ -172,12 +172,20 @@ def check_drift_all(
     for stored, target, result in zip(devices, targets, results, strict=True):
         _clean(result, creds, stored)
         _pin_first_key(db, stored, result, accept_new_host_key, context)
-        target, revision = _as_pending_sent(stored, target)
+        target, revision, policy = _as_pending_sent(stored, target)
         if stored.pending is not None:
             _guarded(result, partial(_settle_pending, db, stored, target, result))
         if result.outcome is not Outcome.CANCELLED:
             _audit(
-                db, "check-drift", stored, target, result, started, context, revision
+                db,
+                "check-drift",
+                stored,
+                target,
+                result,
+                started,
+                context,
+                revision,
+                policy_name=policy,
             )
     return results
 
@@ -273,23 +281,34 @@ def resolve_pending(
     started = now()
     result = devsync.check_pending(target)
     _clean(result, creds, stored)
-    target, revision = _as_pending_sent(stored, target)
+    target, revision, policy = _as_pending_sent(stored, target)
     _guarded(result, partial(_settle_pending, db, stored, target, result))
-    _audit(db, "check-pending", stored, target, result, started, context, revision)
+    _audit(
+        db,
+        "check-pending",
+        stored,
+        target,
+        result,
+        started,
+        context,
+        revision,
+        policy_name=policy,
+    )
     return result
 
 
 def _as_pending_sent(
     stored: StoredDevice, target: DeviceTarget
-) -> tuple[DeviceTarget, int | None]:
+) -> tuple[DeviceTarget, int | None, str | None]:
     """The target labelled with the revision of the device's pending sync,
-    which may not be the newest one now, and that revision's id."""
+    which may not be the newest one now, that revision's id and its policy's
+    name (None when not known)."""
     pending = stored.pending
     if pending is None:
-        return target, None
+        return target, None, None
     if pending.revision_label:
         target = dataclasses.replace(target, revision_label=pending.revision_label)
-    return target, pending.revision_id
+    return target, pending.revision_id, pending.policy_name or None
 
 
 def _settle_pending(
@@ -297,37 +316,54 @@ def _settle_pending(
 ) -> None:
     """Record what became of the device's earlier sync of unknown outcome.
 
-    Confirmed, and the device read: what the device holds is remembered as
-    synced, with the policy, revision and security policies that sync sent
-    (``target`` as :func:`_as_pending_sent` labels it). Rolled back or never
-    committed: the device no longer waits for it. Still unconfirmed, or the
-    device could not be read: it stays pending.
+    Confirmed: it is remembered as the device's last sync, with the policy,
+    revision, security policies and configuration it sent (an earlier sync
+    kept without them is remembered with the configuration read now, or not
+    at all when its policy is not known). Rolled back or never committed: the
+    device no longer waits for it. Still unconfirmed, or confirmed but not
+    read: it stays pending. Nothing changes when another job settled it, or
+    left a newer one, meanwhile.
     """
     pending = stored.pending
     if pending is None:
         return
     outcome = result.pending_outcome
-    if outcome is Outcome.SYNCED and result.managed_config is not None:
-        inventory.record_sync_state(
-            db,
-            stored.id,
-            SyncState(
-                policy_name=pending.policy_name
-                or (target.policies[0].name if target.policies else ""),
-                revision_id=pending.revision_id,
-                revision_label=target.revision_label,
-                bindings=(
-                    pending.bindings
-                    if pending.bindings is not None
-                    else stored.device.bindings
-                ),
-                managed_config=result.managed_config,
-                synced_at=now(),
-            ),
+    if outcome in (Outcome.ROLLED_BACK, Outcome.FAILED):
+        inventory.settle_pending_sync(db, stored.id, pending.comment)
+        return
+    if outcome is not Outcome.SYNCED:
+        return
+    left = pending.expected if pending.expected is not None else result.managed_config
+    if left is None:
+        return
+    state = None
+    if pending.policy_name:
+        bindings = pending.bindings
+        state = _sync_state(
+            pending.policy_name,
+            pending.revision_id,
+            target.revision_label,
+            bindings if bindings is not None else stored.device.bindings,
+            left,
         )
-        inventory.set_pending_sync(db, stored.id, None)
-    elif outcome in (Outcome.ROLLED_BACK, Outcome.FAILED):
-        inventory.set_pending_sync(db, stored.id, None)
+    inventory.settle_pending_sync(db, stored.id, pending.comment, state)
+
+
+def _sync_state(
+    policy_name: str,
+    revision_id: int | None,
+    revision_label: str,
+    bindings: tuple[SecurityBinding, ...],
+    managed_config: str,
+) -> SyncState:
+    return SyncState(
+        policy_name=policy_name,
+        revision_id=revision_id,
+        revision_label=revision_label,
+        bindings=bindings,
+        managed_config=managed_config,
+        synced_at=now(),
+    )
 
 
 def read_host_key(stored: StoredDevice) -> tuple[str, str]:
@@ -659,30 +695,32 @@ def _remember_sync(
             revision_label=target.revision_label,
             policy_name=target.policies[0].name,
             bindings=stored.device.bindings,
+            expected=devsync.expected_config(target),
         )
         inventory.set_pending_sync(db, stored.id, pending)
         return
+    earlier = stored.pending
     if result.outcome not in IN_SYNC:
         # what the device holds after a failed sync is no baseline: an earlier
         # sync confirmed since stays pending until the device is read again
-        if result.pending_outcome in (Outcome.ROLLED_BACK, Outcome.FAILED):
-            inventory.set_pending_sync(db, stored.id, None)
+        if earlier and result.pending_outcome in (Outcome.ROLLED_BACK, Outcome.FAILED):
+            inventory.settle_pending_sync(db, stored.id, earlier.comment)
         return
+    state = None
     if result.managed_config is not None:
-        inventory.record_sync_state(
-            db,
-            stored.id,
-            SyncState(
-                policy_name=target.policies[0].name,
-                revision_id=revision_id,
-                revision_label=target.revision_label,
-                bindings=stored.device.bindings,
-                managed_config=result.managed_config,
-                synced_at=now(),
-            ),
+        state = _sync_state(
+            target.policies[0].name,
+            revision_id,
+            target.revision_label,
+            stored.device.bindings,
+            result.managed_config,
         )
-    if stored.pending is not None:
-        inventory.set_pending_sync(db, stored.id, None)
+    # recorded with the earlier sync's settling, or alone when there is none
+    settled = earlier is not None and inventory.settle_pending_sync(
+        db, stored.id, earlier.comment, state
+    )
+    if not settled and state is not None:
+        inventory.record_sync_state(db, stored.id, state)
 
 
 def _audit(
@@ -695,14 +733,17 @@ def _audit(
     context: Context,
     revision_id: int | None = None,
     comment: str = "",
+    policy_name: str | None = None,
 ) -> None:
+    if policy_name is None:
+        policy_name = target.policies[0].name if target.policies else ""
     audit.record(
         db,
         action=action,
         device_name=stored.name,
         device_id=stored.id,
         host=stored.device.host,
-        policy_name=target.policies[0].name if target.policies else "",
+        policy_name=policy_name,
         revision_label=target.revision_label,
         revision_id=revision_id,
         outcome=_value(result.outcome),

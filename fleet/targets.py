@@ -109,6 +109,7 @@ def build_target(
         last_synced=state.managed_config if state else None,
         revision_label=label,
         pending_comment=stored.pending_comment or None,
+        pending_expected=stored.pending.expected if stored.pending else None,
     )
 
 

@@ -1,4 +1,7 @@
-"""The audit log: every attempt to change or read a device, as it happened.
+"""The audit log: every attempt to change a device or check it (previews,
+syncs, rollbacks, drift and connection checks, trusted host keys), as it
+happened. Reading a device's commit history to choose a rollback is recorded
+only when it fails (``read-history``); the page showing it is not an attempt.
 
 Entries are only ever added; the database refuses to change or delete one.
 """

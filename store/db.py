@@ -227,6 +227,31 @@ def m008_pending_sync(db: Database) -> None:
     db.execute("ALTER TABLE devices ADD COLUMN pending_bindings TEXT")
 
 
+@migrations()
+def m009_pending_config(db: Database) -> None:
+    # the managed subtrees that sync was to leave on the device, as XML text;
+    # NULL for a sync left pending before this was kept
+    db.execute("ALTER TABLE devices ADD COLUMN pending_config TEXT")
+    # a sync left pending before m008 is labelled with the revision it sent
+    db.execute(
+        """
+        UPDATE devices SET
+            pending_label = (
+                SELECT p.name || ' r' || r.number FROM revisions r
+                JOIN policies p ON p.id = r.policy_id
+                WHERE r.id = devices.pending_revision_id
+            ),
+            pending_policy = (
+                SELECT p.name FROM revisions r
+                JOIN policies p ON p.id = r.policy_id
+                WHERE r.id = devices.pending_revision_id
+            )
+        WHERE pending_comment != '' AND pending_label = ''
+            AND pending_revision_id IS NOT NULL
+        """
+    )
+
+
 def connect(path: Path | str) -> Database:
     """Open the database file with the connection settings every user needs.
 

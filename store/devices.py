@@ -145,6 +145,8 @@ class PendingSync:
     :param comment: the commit comment to look for in the device's history.
     :param bindings: the security policies it applied; None for a sync left
         pending by an older IMAP Desk, which did not keep them.
+    :param expected: the managed subtrees it was to leave on the device, as
+        XML text; None when not kept (as ``bindings``).
     """
 
     comment: str
@@ -152,6 +154,7 @@ class PendingSync:
     revision_label: str
     policy_name: str
     bindings: tuple[SecurityBinding, ...] | None
+    expected: str | None = None
 
 
 @dataclass(frozen=True)
@@ -639,32 +642,56 @@ def record_facts(db: Database, device_id: int, facts: KnownFacts) -> None:
         )
 
 
-def set_pending_sync(db: Database, device_id: int, pending: PendingSync | None) -> None:
-    """Remember (or, with None, forget) a sync whose outcome is not known.
+def set_pending_sync(db: Database, device_id: int, pending: PendingSync) -> None:
+    """Remember a sync whose outcome is not known, in place of any earlier one.
 
     A revision deleted meanwhile is remembered as None, not refused.
     """
-    if pending is None:
-        values: list[Any] = ["", None, "", "", None]
-    else:
-        bindings = None
-        if pending.bindings is not None:
-            bindings = json.dumps([b.to_dict() for b in pending.bindings])
-        values = [
-            pending.comment,
-            pending.revision_id,
-            pending.revision_label,
-            pending.policy_name,
-            bindings,
-        ]
+    bindings = None
+    if pending.bindings is not None:
+        bindings = json.dumps([b.to_dict() for b in pending.bindings])
     with write_transaction(db):
         db.execute(
             "UPDATE devices SET pending_comment = ?, "
             "pending_revision_id = (SELECT id FROM revisions WHERE id = ?), "
-            "pending_label = ?, pending_policy = ?, pending_bindings = ? "
-            "WHERE id = ?",
-            [*values, device_id],
+            "pending_label = ?, pending_policy = ?, pending_bindings = ?, "
+            "pending_config = ? WHERE id = ?",
+            [
+                pending.comment,
+                pending.revision_id,
+                pending.revision_label,
+                pending.policy_name,
+                bindings,
+                pending.expected,
+                device_id,
+            ],
         )
+
+
+def settle_pending_sync(
+    db: Database, device_id: int, comment: str, state: SyncState | None = None
+) -> bool:
+    """Forget the pending sync that left ``comment``, remembering ``state`` as
+    the device's sync state with it, in one transaction.
+
+    :returns: False, changing nothing, when the device's pending sync is no
+        longer that one (another job settled it, or left a newer one).
+    """
+    with write_transaction(db):
+        row = db.execute(
+            "SELECT pending_comment FROM devices WHERE id = ?", [device_id]
+        ).fetchone()
+        if row is None or not comment or row[0] != comment:
+            return False
+        if state is not None:
+            record_sync_state(db, device_id, state)
+        db.execute(
+            "UPDATE devices SET pending_comment = '', pending_revision_id = NULL, "
+            "pending_label = '', pending_policy = '', pending_bindings = NULL, "
+            "pending_config = NULL WHERE id = ?",
+            [device_id],
+        )
+    return True
 
 
 def save_inventory(
@@ -883,4 +910,5 @@ def _pending_from_row(row: dict[str, Any]) -> PendingSync | None:
         revision_label=row["pending_label"],
         policy_name=row["pending_policy"],
         bindings=bindings,
+        expected=row["pending_config"],
     )

@@ -264,13 +264,39 @@ def test_settling_remembers_what_the_pending_sync_sent(db, fakesrx, creds):
     state = inv.get_device(db, stored.id).sync_state
     assert state.bindings == sent
     assert state.policy_name == "imap-policy"
+    assert "imap-scan" in state.managed_config
+    # IMAP Desk's own change is not taken for a change made outside it
+    [later] = actions.check_drift_all(db, [inv.get_device(db, stored.id)], creds)
+    assert later.outcome is Outcome.NO_CHANGE, later.error
 
 
-def test_a_confirmed_sync_stays_pending_when_the_device_cannot_be_read(
+def test_a_confirmed_sync_is_settled_with_what_it_sent_without_a_read(
     db, fakesrx, creds
 ):
     srx = fakesrx(minute_seconds=2)
     stored = _confirmed_but_unanswered(db, srx, creds)
+    srx.faults.drop_at_rpc = "get-configuration"
+
+    [result] = actions.check_drift_all(db, [stored], creds)
+
+    assert (result.outcome, result.pending_outcome) == (
+        Outcome.FAILED,
+        Outcome.SYNCED,
+    )
+    again = inv.get_device(db, stored.id)
+    assert again.pending is None
+    assert again.sync_state.managed_config == stored.pending.expected
+    assert "imap-policy" in again.sync_state.managed_config
+
+
+def test_a_confirmed_sync_kept_without_what_it_sent_waits_for_a_read(
+    db, fakesrx, creds
+):
+    srx = fakesrx(minute_seconds=2)
+    stored = _confirmed_but_unanswered(db, srx, creds)
+    # as a sync left pending before its configuration was kept
+    db.execute("UPDATE devices SET pending_config = NULL WHERE id = ?", [stored.id])
+    stored = inv.get_device(db, stored.id)
     srx.faults.drop_at_rpc = "get-configuration"
 
     [result] = actions.check_drift_all(db, [stored], creds)
@@ -307,3 +333,76 @@ def test_a_sync_left_pending_before_its_bindings_were_kept(db):
         None,
         "",
     )
+
+
+def test_a_sync_left_pending_before_the_upgrade_is_labelled_with_its_revision(
+    data_dir,
+):
+    path = data_dir / store.DB_FILENAME
+    db = store.connect(path)
+    try:
+        store.db.migrations.apply(db, stop_before="m008_pending_sync")
+        store.ensure_default_policy(db)
+        sent = store.get_policy(db, 1)
+        newer = dataclasses.replace(sent.policy, subject="Quarantined")
+        store.save_policy(db, sent.id, newer, "saved while the sync was unknown")
+        db.execute(
+            "INSERT INTO devices (name, host, user, auth, policy_id, "
+            "pending_comment, pending_revision_id, created_at, updated_at) "
+            "VALUES ('srx-old', 'fw.example.net', 'admin', 'password', 1, "
+            "'IMAP Desk: imap-policy r1 [abcd1234]', ?, '', '')",
+            [sent.revision_id],
+        )
+        store.db.migrations.apply(db)
+        pending = inv.get_device_by_name(db, "srx-old").pending
+    finally:
+        db.close()
+
+    assert pending.revision_id == sent.revision_id
+    assert (pending.revision_label, pending.policy_name) == (
+        "imap-policy r1",
+        "imap-policy",
+    )
+    assert (pending.bindings, pending.expected) == (None, None)
+
+
+def test_settling_is_skipped_when_another_job_left_a_newer_pending_sync(
+    db, fakesrx, creds
+):
+    srx = fakesrx(minute_seconds=2)
+    stored = _confirmed_but_unanswered(db, srx, creds)
+    newer = dataclasses.replace(stored.pending, comment="IMAP Desk: newer [feedf00d]")
+    inv.set_pending_sync(db, stored.id, newer)
+
+    [result] = actions.check_drift_all(db, [stored], creds)
+
+    assert result.pending_outcome is Outcome.SYNCED
+    again = inv.get_device(db, stored.id)
+    assert again.pending == newer, "the newer pending sync is kept"
+    assert again.sync_state is None
+
+
+def test_a_sync_after_a_confirmed_unanswered_one_is_not_taken_for_drift(
+    db, fakesrx, creds
+):
+    srx = fakesrx(minute_seconds=2)
+    stored = _device(db, srx)
+    [first] = actions.sync_devices(db, [stored], SyncOptions(), creds)
+    assert first.outcome is Outcome.SYNCED, first.error
+    policy = store.get_policy(db, 1)
+    store.save_policy(
+        db, policy.id, dataclasses.replace(policy.policy, subject="Second"), "two"
+    )
+    stored = _confirmed_but_unanswered(db, srx, creds, inv.get_device(db, stored.id))
+    policy = store.get_policy(db, 1)
+    store.save_policy(
+        db, policy.id, dataclasses.replace(policy.policy, subject="Third"), "three"
+    )
+
+    [result] = actions.sync_devices(db, [stored], SyncOptions(), creds)
+
+    assert result.pending_outcome is Outcome.SYNCED
+    assert result.outcome is Outcome.SYNCED, result.error
+    again = inv.get_device(db, stored.id)
+    assert again.pending is None
+    assert again.sync_state.revision_label == "imap-policy r3"
