@@ -418,3 +418,29 @@ def test_a_renamed_device_whose_sync_cannot_start_gets_its_preview_back(
     assert client.application.extensions[JOBS].get(preview_id).claimed == set()
     _, state = wait_job(client, sync_from(client, token, preview_id, ["srx-a"]))
     assert outcomes(state) == {"SRX-A": "synced"}
+
+
+def test_a_preview_result_under_a_name_it_did_not_start_with_is_left_out(
+    client, token, creds
+):
+    from deviceio.sync import DeviceResult, Outcome
+
+    device_id = add_device(client, token, NOWHERE)
+    preview = Job(
+        id="renamed-as-it-began",
+        kind="preview",
+        title="Preview",
+        devices={"srx-a": DeviceProgress("srx-a")},
+        data={"ids": [device_id]},
+    )
+    preview.finish([DeviceResult("srx-b", Outcome.PREVIEWED, diff="+ x\n")])
+    registry = client.application.extensions[JOBS]
+    registry._jobs[preview.id] = preview
+    form = {"csrf_token": token, "device": ["srx-b"], "confirm_minutes": "5"}
+
+    response = client.post(f"/sync/jobs/{preview.id}/sync", data=form)
+
+    assert response.status_code == 302
+    page = text(client.get(response.headers["Location"]))
+    assert "srx-b no longer exists; it was not synced." in page
+    assert preview.claimed == set()

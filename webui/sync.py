@@ -278,9 +278,12 @@ def _previewed_devices(
     the preview, so nothing of it is held back from a later sync.
     """
     ids = dict(zip(preview_job.devices, preview_job.data["ids"], strict=True))
-    found, missing = inv.existing_devices(get_db(), [ids[name] for name in approved])
-    kept = [name for name in approved if ids[name] not in missing]
-    gone = [name for name in approved if ids[name] in missing]
+    # a result under a name the preview did not start with (the device was
+    # renamed as the preview began) cannot be matched safely: left out
+    known = [name for name in approved if name in ids]
+    found, missing = inv.existing_devices(get_db(), [ids[name] for name in known])
+    kept = [name for name in known if ids[name] not in missing]
+    gone = [name for name in approved if name not in kept]
     return dict(zip(kept, found, strict=True)), gone
 
 
