@@ -133,6 +133,17 @@ def test_a_later_check_records_the_revision_that_was_pending(db, fakesrx, creds)
     assert again.sync_state.revision_label == "imap-policy r1"
 
 
+def _synced_then_edited(db, srx, creds, subject: str) -> inv.StoredDevice:
+    """A device synced once, its policy saved again since."""
+    stored = _device(db, srx)
+    [first] = actions.sync_devices(db, [stored], SyncOptions(), creds)
+    assert first.outcome is Outcome.SYNCED, first.error
+    policy = store.get_policy(db, 1)
+    edited = dataclasses.replace(policy.policy, subject=subject)
+    store.save_policy(db, policy.id, edited, "edited after the first sync")
+    return inv.get_device(db, stored.id)
+
+
 def _confirmed_but_unanswered(db, srx, creds, stored=None) -> inv.StoredDevice:
     """A sync whose confirmation reached the device, its answer never back."""
     stored = stored or _device(db, srx)
@@ -187,14 +198,7 @@ def test_a_drift_check_after_a_roll_back_compares_with_the_last_sync(
     db, fakesrx, creds
 ):
     srx = fakesrx(minute_seconds=0.25)
-    stored = _device(db, srx)
-    [first] = actions.sync_devices(db, [stored], SyncOptions(), creds)
-    assert first.outcome is Outcome.SYNCED, first.error
-    policy = store.get_policy(db, 1)
-    store.save_policy(
-        db, policy.id, dataclasses.replace(policy.policy, subject="Held"), "second"
-    )
-    stored = inv.get_device(db, stored.id)
+    stored = _synced_then_edited(db, srx, creds, "Held")
     options = SyncOptions(confirm_minutes=4, timeout=2, connect_timeout=5)
     [unknown] = actions.sync_devices(
         db, [stored], options, creds, on_event=_lose_connection_at_confirm(srx)
@@ -386,14 +390,8 @@ def test_a_sync_after_a_confirmed_unanswered_one_is_not_taken_for_drift(
     db, fakesrx, creds
 ):
     srx = fakesrx(minute_seconds=2)
-    stored = _device(db, srx)
-    [first] = actions.sync_devices(db, [stored], SyncOptions(), creds)
-    assert first.outcome is Outcome.SYNCED, first.error
-    policy = store.get_policy(db, 1)
-    store.save_policy(
-        db, policy.id, dataclasses.replace(policy.policy, subject="Second"), "two"
-    )
-    stored = _confirmed_but_unanswered(db, srx, creds, inv.get_device(db, stored.id))
+    stored = _synced_then_edited(db, srx, creds, "Second")
+    stored = _confirmed_but_unanswered(db, srx, creds, stored)
     policy = store.get_policy(db, 1)
     store.save_policy(
         db, policy.id, dataclasses.replace(policy.policy, subject="Third"), "three"
