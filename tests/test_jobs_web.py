@@ -46,12 +46,11 @@ def job_threads_refused():
 def test_a_refused_thread_ends_the_job_as_failed():
     registry = JobRegistry()
     preview = Job(id="p", kind="preview", title="Preview", devices={})
-    assert preview.claim({"srx-a"})
+    claim = preview.claim({"srx-a"})
+    assert claim
 
     with job_threads_refused():
-        job = registry.start(
-            "sync", "Sync", ["srx-a"], lambda job: [], claimed_from=preview
-        )
+        job = registry.start("sync", "Sync", ["srx-a"], lambda job: [], claim=claim)
 
     assert not job.running
     assert job.error.startswith("Could not start the work: can't start new thread.")

@@ -25,7 +25,7 @@ from store import devices as inv
 from store.devices import AUTH_LABELS, Device, StoredDevice
 
 from .db import get_db
-from .jobs import Job, JobFailed, JobRegistry
+from .jobs import Claim, JobFailed, JobRegistry
 
 # fleet, deviceio.sync and keyring are imported by the views that talk to
 # devices, so that serving the policy pages does not load the device stack
@@ -472,11 +472,10 @@ def rollback(device_id: int):
     )
     result = preview.result_for(stored.name) if previewed else None
     # a preview approves one commit: a second click starts nothing
-    if result is None or not preview.claim({stored.name}):
+    claim = preview.claim({stored.name}) if result is not None else None
+    if claim is None:
         abort(400, "Preview the rollback again before committing it.")
-    return _start_rollback(
-        stored, n, preview=False, approved=result.diff, claimed_from=preview
-    )
+    return _start_rollback(stored, n, preview=False, approved=result.diff, claim=claim)
 
 
 def _rollback_number() -> int:
@@ -494,15 +493,15 @@ def _start_rollback(
     n: int,
     preview: bool,
     approved: str | None = None,
-    claimed_from: Job | None = None,
+    claim: Claim | None = None,
 ):
     from fleet import actions
     from fleet.targets import TargetError
 
     creds = credentials()
     if _needs_password(stored, creds):
-        if claimed_from is not None:
-            claimed_from.release({stored.name})
+        if claim is not None:
+            claim.release()
         flash("Enter the device's password first.", "warning")
         return redirect(url_for("devices.password", device_id=stored.id))
     db_path = current_app.config["DATABASE"]
@@ -540,7 +539,7 @@ def _start_rollback(
         [stored.name],
         work,
         data,
-        claimed_from=claimed_from,
+        claim=claim,
     )
     return redirect(url_for("sync.job", job_id=job.id))
 

@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,19 @@ class DeviceProgress:
         return label
 
 
+@dataclass(frozen=True)
+class Claim:
+    """Devices' results a follow-up job took from a job (see :meth:`Job.claim`),
+    under the names that job knew them by."""
+
+    job: Job
+    names: frozenset[str]
+
+    def release(self) -> None:
+        """Give the results back, for a follow-up job that never ran."""
+        self.job._release(self.names)
+
+
 @dataclass
 class Job:
     """One batch of work on devices."""
@@ -141,20 +154,20 @@ class Job:
     def running(self) -> bool:
         return not self.done.is_set()
 
-    def claim(self, names: set[str]) -> bool:
+    def claim(self, names: set[str]) -> Claim | None:
         """Take devices' results for a follow-up job; each can be taken once.
 
-        :returns: False, taking none, when one was taken before, so a second
-            click on Sync or a second window starts nothing twice.
+        :returns: the claim, to give back should the follow-up never run; None,
+            taking none, when one was taken before, so a second click on Sync
+            or a second window starts nothing twice.
         """
         with self._lock:
             if names & self.claimed:
-                return False
+                return None
             self.claimed |= names
-            return True
+            return Claim(self, frozenset(names))
 
-    def release(self, names: set[str]) -> None:
-        """Give back devices claimed for a follow-up job that never ran."""
+    def _release(self, names: frozenset[str]) -> None:
         with self._lock:
             self.claimed -= names
 
@@ -215,16 +228,13 @@ class JobRegistry:
         device_names: list[str],
         work: Callable[[Job], list[DeviceResult]],
         data: dict[str, Any] | None = None,
-        claimed_from: Job | None = None,
-        claimed: Iterable[str] | None = None,
+        claim: Claim | None = None,
     ) -> Job:
         """Run ``work(job)`` in a new thread; its return value is the results.
 
-        :param claimed_from: the job whose results this one took for its
-            devices; they are given back when the work cannot start (the
-            thread is refused, or ``work`` raises :class:`JobFailed`).
-        :param claimed: the names they were taken under, when ``claimed_from``
-            knew the devices by other names; ``device_names`` otherwise.
+        :param claim: the results of another job (a preview) this one took for
+            its devices; given back when the work cannot start (the thread is
+            refused, or ``work`` raises :class:`JobFailed`).
         :returns: the job, already finished as failed when the computer
             refused a new thread.
         """
@@ -235,13 +245,12 @@ class JobRegistry:
             devices={name: DeviceProgress(name) for name in device_names},
             data=dict(data or {}),
         )
-        given_back = set(device_names if claimed is None else claimed)
         with self._lock:
             self._jobs[job.id] = job
             self._prune()
         thread = threading.Thread(
             target=self._run,
-            args=(job, work, claimed_from, given_back),
+            args=(job, work, claim),
             name=f"job-{kind}",
             daemon=True,
         )
@@ -249,8 +258,8 @@ class JobRegistry:
             thread.start()
         except RuntimeError as exc:
             log.error("Could not start a thread for the %s job", kind, exc_info=exc)
-            if claimed_from is not None:
-                claimed_from.release(given_back)
+            if claim is not None:
+                claim.release()
             job.finish(
                 None,
                 f"Could not start the work: {exc}. Nothing was done on the "
@@ -269,15 +278,14 @@ class JobRegistry:
         self,
         job: Job,
         work: Callable[[Job], list[DeviceResult]],
-        claimed_from: Job | None,
-        given_back: set[str],
+        claim: Claim | None,
     ) -> None:
         try:
             results = work(job)
         except JobFailed as exc:
             # nothing was done on the devices: their preview may serve again
-            if claimed_from is not None:
-                claimed_from.release(given_back)
+            if claim is not None:
+                claim.release()
             job.finish(None, str(exc))
             return
         except Exception as exc:

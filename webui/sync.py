@@ -32,7 +32,7 @@ from store.devices import StoredDevice
 
 from .db import get_db
 from .devices import credentials, jobs
-from .jobs import Job, JobFailed
+from .jobs import Claim, Job, JobFailed
 
 # the device stack is imported by the views that use it, not with the module
 if TYPE_CHECKING:
@@ -127,7 +127,8 @@ def confirm(job_id: str):
     _say_gone(gone, "synced")
     if not chosen:
         return redirect(url_for("sync.index"))
-    if not preview_job.claim(set(chosen)):
+    claim = preview_job.claim(set(chosen))
+    if claim is None:
         flash(
             "Some of these devices were already synced from this preview. "
             "Preview them again to sync them once more.",
@@ -144,8 +145,7 @@ def confirm(job_id: str):
         list(chosen.values()),
         options,
         "sync",
-        claimed_from=preview_job,
-        claimed=set(chosen),
+        claim=claim,
     )
 
 
@@ -345,18 +345,15 @@ def _start_sync(
     chosen: list[StoredDevice],
     options: SyncOptions,
     kind: str,
-    claimed_from: Job | None = None,
-    claimed: set[str] | None = None,
+    claim: Claim | None = None,
 ):
     from fleet import actions
 
     try:
         _check_targets(chosen)
     except TargetError as exc:
-        if claimed_from is not None:
-            claimed_from.release(
-                {d.name for d in chosen} if claimed is None else claimed
-            )
+        if claim is not None:
+            claim.release()
         flash(str(exc), "error")
         return redirect(url_for("sync.index"))
     count = len(chosen)
@@ -372,7 +369,7 @@ def _start_sync(
     def sync_devices(db, devices, creds, **kwargs):
         return actions.sync_devices(db, devices, options, creds, **kwargs)
 
-    started = _start_job(kind, title, chosen, sync_devices, data, claimed_from, claimed)
+    started = _start_job(kind, title, chosen, sync_devices, data, claim)
     return redirect(url_for("sync.job", job_id=started.id))
 
 
@@ -382,15 +379,13 @@ def _start_job(
     chosen: list[StoredDevice],
     action: Callable[..., list[DeviceResult]],
     data: dict[str, Any],
-    claimed_from: Job | None = None,
-    claimed: set[str] | None = None,
+    claim: Claim | None = None,
 ) -> Job:
     """Run ``action(db, devices, creds, ...)`` as a background job.
 
     The job opens its own connection and reads the devices afresh, since the
-    request that started it is over by the time it runs. ``claimed_from`` is
-    the preview whose results it took (under the names in ``claimed``, when
-    given), given back if the job cannot start.
+    request that started it is over by the time it runs. ``claim`` holds the
+    preview results it took, given back if the job cannot start.
     """
     from fleet import actions
     from fleet.targets import deleted_before_reached
@@ -430,6 +425,5 @@ def _start_job(
         names,
         work,
         {"ids": ids, **data},
-        claimed_from=claimed_from,
-        claimed=claimed,
+        claim=claim,
     )
