@@ -561,18 +561,14 @@ def import_device_version(
                 stored.id,
                 dataclasses.replace(stored.device, bindings=bindings),
             )
-        inventory.record_sync_state(
-            db,
-            stored.id,
-            SyncState(
-                policy_name=device_name,
-                revision_id=saved.revision_id,
-                revision_label=revision_label(saved),
-                bindings=bindings,
-                managed_config=managed,
-                synced_at=now(),
-            ),
+        state = _sync_state(
+            device_name,
+            saved.revision_id,
+            revision_label(saved),
+            bindings,
+            managed,
         )
+        inventory.record_sync_state(db, stored.id, state)
         audit.record(
             db,
             action="import-device",

@@ -94,6 +94,7 @@ def build_target(
         label = revision_label(current)
         bindings = tuple(to_binding(b, current.policy.name) for b in device.bindings)
     removed_policies, removed_bindings = _removals(stored, policies, bindings)
+    pending = stored.pending
     state = stored.sync_state
     return DeviceTarget(
         name=stored.name,
@@ -108,8 +109,8 @@ def build_target(
         removed_bindings=removed_bindings,
         last_synced=state.managed_config if state else None,
         revision_label=label,
-        pending_comment=stored.pending_comment or None,
-        pending_expected=stored.pending.expected if stored.pending else None,
+        pending_comment=pending.comment if pending else None,
+        pending_expected=pending.expected if pending else None,
     )
 
 

@@ -187,14 +187,6 @@ class StoredDevice:
     def name(self) -> str:
         return self.device.name
 
-    @property
-    def pending_comment(self) -> str:
-        return self.pending.comment if self.pending is not None else ""
-
-    @property
-    def pending_revision_id(self) -> int | None:
-        return self.pending.revision_id if self.pending is not None else None
-
 
 # -- validation ---------------------------------------------------------------
 
@@ -598,7 +590,7 @@ def forget_host_key(db: Database, device_id: int) -> None:
 def record_sync_state(db: Database, device_id: int, state: SyncState) -> None:
     """Remember what a successful sync left on the device (a revision deleted
     meanwhile is remembered as None)."""
-    bindings = json.dumps([b.to_dict() for b in state.bindings])
+    bindings = _bindings_json(state.bindings)
     with write_transaction(db):
         db.execute(
             "INSERT INTO sync_states (device_id, policy_name, revision_id, "
@@ -649,7 +641,7 @@ def set_pending_sync(db: Database, device_id: int, pending: PendingSync) -> None
     """
     bindings = None
     if pending.bindings is not None:
-        bindings = json.dumps([b.to_dict() for b in pending.bindings])
+        bindings = _bindings_json(pending.bindings)
     with write_transaction(db):
         db.execute(
             "UPDATE devices SET pending_comment = ?, "
@@ -819,6 +811,15 @@ def _write_bindings(
         )
 
 
+def _bindings_json(bindings: tuple[SecurityBinding, ...]) -> str:
+    """Bindings as kept with a sync state or a pending sync."""
+    return json.dumps([b.to_dict() for b in bindings])
+
+
+def _bindings_from_json(text: str) -> tuple[SecurityBinding, ...]:
+    return tuple(_binding_from_row(b) for b in json.loads(text))
+
+
 def _binding_from_row(row: dict[str, Any]) -> SecurityBinding:
     # a NULL or absent match list, as in rows and sync states saved before
     # match lists were kept, is the default
@@ -867,9 +868,7 @@ def _stored(db: Database, row: dict[str, Any]) -> StoredDevice:
             policy_name=row["synced_policy"],
             revision_id=row["synced_revision_id"],
             revision_label=row["revision_label"],
-            bindings=tuple(
-                _binding_from_row(b) for b in json.loads(row["synced_bindings"])
-            ),
+            bindings=_bindings_from_json(row["synced_bindings"]),
             managed_config=row["managed_config"],
             synced_at=row["synced_at"],
         )
@@ -901,9 +900,7 @@ def _pending_from_row(row: dict[str, Any]) -> PendingSync | None:
         return None
     bindings = None
     if row["pending_bindings"] is not None:
-        bindings = tuple(
-            _binding_from_row(b) for b in json.loads(row["pending_bindings"])
-        )
+        bindings = _bindings_from_json(row["pending_bindings"])
     return PendingSync(
         comment=row["pending_comment"],
         revision_id=row["pending_revision_id"],

@@ -60,7 +60,7 @@ def _unknown_sync(db, srx, creds, minutes: int) -> inv.StoredDevice:
     )
     assert result.outcome is Outcome.UNKNOWN, result.error
     stored = inv.get_device(db, stored.id)
-    assert stored.pending_comment == result.commit_comment
+    assert stored.pending.comment == result.commit_comment
     srx.faults.clear()
     return stored
 
@@ -73,7 +73,7 @@ def test_a_later_sync_confirms_the_earlier_commit(db, fakesrx, creds):
 
     assert result.outcome is Outcome.SYNCED, result.error
     again = inv.get_device(db, stored.id)
-    assert again.pending_comment == ""
+    assert again.pending is None
     assert again.sync_state is not None
 
 
@@ -88,7 +88,7 @@ def test_checking_after_the_device_rolled_back(db, fakesrx, creds):
     result = actions.resolve_pending(db, stored, creds)
 
     assert result.outcome is Outcome.ROLLED_BACK
-    assert inv.get_device(db, stored.id).pending_comment == ""
+    assert inv.get_device(db, stored.id).pending is None
     assert (
         audit.list_entries(db, audit.AuditFilter(action="check-pending"))[0].outcome
         == "rolled-back"
@@ -118,7 +118,7 @@ def test_a_later_check_records_the_revision_that_was_pending(db, fakesrx, creds)
     result = actions.resolve_pending(db, stored, creds)
 
     assert unknown.outcome is Outcome.UNKNOWN, unknown.error
-    assert stored.pending_revision_id == sent.revision_id
+    assert stored.pending.revision_id == sent.revision_id
     assert result.outcome is Outcome.SYNCED, result.error
     (entry,) = audit.list_entries(db, audit.AuditFilter(action="check-pending"))
     assert (entry.revision_id, entry.revision_label) == (
@@ -128,7 +128,7 @@ def test_a_later_check_records_the_revision_that_was_pending(db, fakesrx, creds)
     (sync,) = audit.list_entries(db, audit.AuditFilter(action="sync"))
     assert sync.revision_id == sent.revision_id
     again = inv.get_device(db, stored.id)
-    assert (again.pending_comment, again.pending_revision_id) == ("", None)
+    assert again.pending is None
     assert again.sync_state.revision_id == sent.revision_id
     assert again.sync_state.revision_label == "imap-policy r1"
 
@@ -172,7 +172,7 @@ def test_a_drift_check_settles_a_confirmed_earlier_sync(db, fakesrx, creds):
     assert result.outcome is Outcome.NO_CHANGE, result.error
     assert result.pending_outcome is Outcome.SYNCED
     again = inv.get_device(db, stored.id)
-    assert (again.pending_comment, again.pending_revision_id) == ("", None)
+    assert again.pending is None
     assert again.sync_state.revision_id == sent.revision_id
     (entry,) = audit.list_entries(db, audit.AuditFilter(action="check-drift"))
     assert entry.revision_id == sent.revision_id
@@ -191,7 +191,7 @@ def test_a_drift_check_waits_for_an_unconfirmed_earlier_sync(db, fakesrx, creds)
     assert result.outcome is Outcome.UNKNOWN
     assert "not confirmed yet" in result.error
     assert [(e.step, e.status) for e in events][-1] == (Step.DRIFT, "skipped")
-    assert inv.get_device(db, stored.id).pending_comment == stored.pending_comment
+    assert inv.get_device(db, stored.id).pending == stored.pending
 
 
 def test_a_drift_check_after_a_roll_back_compares_with_the_last_sync(
@@ -216,7 +216,7 @@ def test_a_drift_check_after_a_roll_back_compares_with_the_last_sync(
     assert result.pending_outcome is Outcome.ROLLED_BACK
     assert result.outcome is Outcome.NO_CHANGE, result.error
     again = inv.get_device(db, stored.id)
-    assert again.pending_comment == ""
+    assert again.pending is None
     assert again.sync_state.revision_label == "imap-policy r1"
 
 
@@ -243,8 +243,8 @@ def test_a_policy_deleted_during_an_unknown_sync_loses_nothing(
 
     assert result.outcome is Outcome.UNKNOWN, result.error
     again = inv.get_device(db, stored.id)
-    assert again.pending_comment == result.commit_comment
-    assert again.pending_revision_id is None, "the revision is gone"
+    assert again.pending.comment == result.commit_comment
+    assert again.pending.revision_id is None, "the revision is gone"
     assert again.pending.revision_label == "imap-policy r1"
     (entry,) = audit.list_entries(db, audit.AuditFilter(action="sync"))
     assert entry.outcome == "unknown"
@@ -308,7 +308,7 @@ def test_a_confirmed_sync_kept_without_what_it_sent_waits_for_a_read(
     assert result.outcome is Outcome.FAILED
     assert result.pending_outcome is Outcome.SYNCED
     again = inv.get_device(db, stored.id)
-    assert again.pending_comment == stored.pending_comment
+    assert again.pending == stored.pending
     assert again.sync_state is None
     srx.faults.clear()
     [settled] = actions.check_drift_all(db, [again], creds)
